@@ -1,0 +1,180 @@
+"""Error metrics for comparing a tensor with its quantized approximation.
+
+One definition of each metric, used by every chapter, so that "the SQNR of
+NF4" means the same number everywhere in the course.  Every function takes
+the reference first and the approximation second, checks that the two have
+the same shape, and refuses NaN (a NaN would silently turn every metric into
+NaN and hide the bug that produced it).  All sums are taken in float64.
+
+>>> mse([1.0, -2.0], [1.0, -1.5])
+0.125
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = ["mse", "sqnr_db", "rel_error", "cosine_similarity"]
+
+
+def _as_float_array(x: ArrayLike, name: str) -> np.ndarray:
+    """Return ``x`` as a float64 array, rejecting non-numeric input and NaN."""
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # pragma: no cover - numpy raises for odd objects
+        raise TypeError(f"{name} must be array-like of numbers, got {type(x).__name__}") from exc
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise TypeError(
+            f"{name} must hold real numbers (int, float or bool), got dtype {arr.dtype}"
+        )
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    if np.isnan(arr).any():
+        count = int(np.isnan(arr).sum())
+        raise ValueError(
+            f"{name} contains {count} NaN value(s); metrics are defined for NaN-free "
+            "arrays only (find where the NaN came from first)"
+        )
+    return arr
+
+
+def _pair(ref: ArrayLike, approx: ArrayLike, names: tuple[str, str] = ("ref", "approx")):
+    """Validate a (reference, approximation) pair: numeric, NaN-free, same shape."""
+    a = _as_float_array(ref, names[0])
+    b = _as_float_array(approx, names[1])
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must have the same shape, got {a.shape} and {b.shape} "
+            "(no broadcasting: reshape explicitly)"
+        )
+    if a.size == 0:
+        raise ValueError(f"{names[0]} and {names[1]} are empty; metrics need at least one value")
+    return a, b
+
+
+def mse(ref: ArrayLike, approx: ArrayLike) -> float:
+    """Mean squared error ``mean((ref - approx)**2)``.
+
+    Parameters
+    ----------
+    ref, approx : array_like
+        Reference values and their approximation, same shape, no NaN.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> mse([1.0, 2.0], [1.0, 2.5])
+    0.125
+    """
+    a, b = _pair(ref, approx)
+    return float(np.mean((a - b) ** 2))
+
+
+def sqnr_db(ref: ArrayLike, approx: ArrayLike) -> float:
+    """Signal-to-quantization-noise ratio in decibels.
+
+    ``10 * log10(sum(ref**2) / sum((ref - approx)**2))``.  An exact
+    approximation gives ``+inf``; an all-zero reference with a non-zero error
+    gives ``-inf``; an all-zero reference reproduced exactly gives ``+inf``.
+    Each extra bit of a uniform quantizer adds about 6.02 dB.
+
+    Parameters
+    ----------
+    ref, approx : array_like
+        Reference values and their approximation, same shape, no NaN.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(sqnr_db([1.0, 1.0], [1.1, 0.9]), 6)
+    20.0
+    """
+    a, b = _pair(ref, approx)
+    signal = float(np.sum(a**2))
+    noise = float(np.sum((a - b) ** 2))
+    if noise == 0.0:
+        return float("inf")
+    if signal == 0.0:
+        return float("-inf")
+    return float(10.0 * np.log10(signal / noise))
+
+
+def rel_error(ref: ArrayLike, approx: ArrayLike) -> float:
+    """Relative error ``||ref - approx||_2 / ||ref||_2`` (Frobenius norm for matrices).
+
+    Raises ``ValueError`` when ``ref`` is all zeros (the ratio is undefined).
+
+    Parameters
+    ----------
+    ref, approx : array_like
+        Reference values and their approximation, same shape, no NaN.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> rel_error([3.0, 4.0], [3.0, 4.5])
+    0.1
+    """
+    a, b = _pair(ref, approx)
+    norm = float(np.linalg.norm(a.ravel()))
+    if norm == 0.0:
+        raise ValueError("rel_error: ref is all zeros, so the relative error is undefined; use mse")
+    return float(np.linalg.norm((a - b).ravel()) / norm)
+
+
+def cosine_similarity(a: ArrayLike, b: ArrayLike, axis: int | None = None) -> float | np.ndarray:
+    """Cosine of the angle between ``a`` and ``b``: ``<a, b> / (||a|| ||b||)``.
+
+    Parameters
+    ----------
+    a, b : array_like
+        Same shape, no NaN.
+    axis : int, optional
+        ``None`` (default) flattens both arrays and returns one float.  An
+        integer computes the similarity along that axis and returns an array
+        with that axis removed (e.g. ``axis=-1``: one value per row).
+
+    Returns
+    -------
+    float or numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        If a vector compared has zero norm (the angle is undefined).
+
+    Examples
+    --------
+    >>> cosine_similarity([1.0, 0.0], [1.0, 1.0])  # doctest: +ELLIPSIS
+    0.7071...
+    >>> cosine_similarity([[1.0, 0.0], [0.0, 2.0]], [[2.0, 0.0], [0.0, -1.0]], axis=1)
+    array([ 1., -1.])
+    """
+    x, y = _pair(a, b, names=("a", "b"))
+    if axis is None:
+        x, y, axis_used = x.ravel(), y.ravel(), 0
+    else:
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"axis must be an int or None, got {type(axis).__name__}")
+        if not -x.ndim <= axis < x.ndim:
+            raise ValueError(f"axis {axis} is out of range for an array with {x.ndim} dimension(s)")
+        axis_used = int(axis)
+    dot = np.sum(x * y, axis=axis_used)
+    norms = np.linalg.norm(x, axis=axis_used) * np.linalg.norm(y, axis=axis_used)
+    if np.any(norms == 0.0):
+        raise ValueError("cosine_similarity: a vector of zero norm has no direction (angle undefined)")
+    result = np.clip(dot / norms, -1.0, 1.0)
+    return float(result) if axis is None else result

@@ -1,0 +1,94 @@
+"""Helpers for running the course notebooks anywhere: locally, in the book build, on Colab.
+
+The book's prose shows computed numbers with MyST's ``{glue:text}`name``` role.
+``myst_nb`` provides the glue, but it is not installed on Colab or Binder, so the
+notebooks import :func:`glue` from here: it forwards to ``myst_nb`` when that is
+present and otherwise does nothing (the number is still shown by the cell that
+computed it).
+
+Only strings are glued.  numpy 2 scalars break glue's format specs (their repr is
+``np.float64(1.5)``), so the value is formatted here, once, and the prose pastes
+the string as it is.
+"""
+
+from __future__ import annotations
+
+import numbers
+import sys
+
+__all__ = ["glue", "on_colab", "torch_device"]
+
+
+def _format(value: object, fmt: str | None) -> str:
+    if isinstance(value, str):
+        if fmt is not None:
+            raise TypeError("glue: `fmt` formats a number; the value is already a string")
+        return value
+    if fmt is None:
+        raise TypeError(
+            f"glue: got {type(value).__name__} {value!r} without a format; pass fmt "
+            "(e.g. fmt='.3g') or a string, so the prose shows exactly what you chose"
+        )
+    if isinstance(value, (bool,)) or not isinstance(value, numbers.Number):
+        raise TypeError(f"glue: fmt applies to numbers, got {type(value).__name__}")
+    # Python scalars format predictably; numpy scalars are converted first.
+    plain = int(value) if isinstance(value, numbers.Integral) else float(value)
+    return format(plain, fmt)
+
+
+def glue(name: str, value: object, fmt: str | None = None, *, display: bool = False) -> str:
+    """Store a pre-formatted string under ``name`` for the prose to paste.
+
+    Parameters
+    ----------
+    name : str
+        The key used in the text, as ``{glue:text}`name```.
+    value : str or number
+        A string is glued as it is; a number needs ``fmt``.
+    fmt : str, optional
+        A format spec (as for :func:`format`) applied to a numeric ``value``.
+    display : bool
+        Also show the value in the cell output.
+
+    Returns
+    -------
+    str
+        The string that was glued, so that a cell can print or assert on it.
+
+    Examples
+    --------
+    >>> glue("eps_fp16", 2**-10, fmt=".3g")
+    '0.000977'
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"glue: name must be an identifier-like string, got {name!r}")
+    text = _format(value, fmt)
+    try:
+        from myst_nb import glue as _myst_glue
+    except ImportError:  # Colab, Binder, plain Python: nothing to glue into
+        if display:
+            print(text)
+        return text
+    _myst_glue(name, text, display=display)
+    return text
+
+
+def on_colab() -> bool:
+    """True when running inside Google Colab."""
+    return "google.colab" in sys.modules
+
+
+def torch_device() -> tuple[str, str]:
+    """The best available torch device and a sentence saying which it is.
+
+    Returns ``("cuda", "...")`` when a CUDA GPU is present, otherwise
+    ``("cpu", "...")``; cells that need a GPU use this to fall back to the CPU
+    and say so.  Raises ImportError with a clear message if torch is missing.
+    """
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - torch is installed in the course env
+        raise ImportError("this cell needs PyTorch: pip install torch") from exc
+    if torch.cuda.is_available():
+        return "cuda", f"Running on the GPU: {torch.cuda.get_device_name(0)}."
+    return "cpu", "No GPU found: running the CPU path (numbers differ from a GPU's, conclusions do not)."

@@ -1,0 +1,255 @@
+"""Handling activation outliers in int8 / int4 matrix multiplication.
+
+Large language models have a few *feature channels* of the activations whose values
+are 10-100x larger than the rest.  A shared int8 scale sized for them leaves almost no
+levels for everything else.  Three classic remedies, each in a few lines:
+
+- SmoothQuant (Xiao et al. 2023): move part of the range from the activations into the
+  weights with a per-channel scale, :func:`smoothquant_scales` and :func:`smooth`.
+- LLM.int8() (Dettmers et al. 2022): keep the outlier channels in high precision and
+  multiply the rest in int8, :func:`llm_int8_matmul` (plain int8 in :func:`int8_matmul`).
+- AWQ (Lin et al. 2024): scale the weight channels that meet large activations up
+  before weight quantization, choosing the strength by the output error,
+  :func:`awq_search`.
+
+Convention in this module: a linear layer is ``y = x @ w`` with activations ``x`` of
+shape ``(tokens, in)`` and weights ``w`` of shape ``(in, out)``, as in the papers'
+equations.  (A PyTorch ``nn.Linear`` stores ``w.T``, of shape ``(out, in)``.)
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "smoothquant_scales",
+    "smooth",
+    "int8_matmul",
+    "llm_int8_matmul",
+    "Int8MatmulResult",
+    "awq_search",
+    "AWQResult",
+]
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _float_array(x: object, name: str) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.dtype == bool or not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    ):
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.integer):
+        arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    return arr
+
+
+def _check_layer(x: object, w: object) -> tuple[np.ndarray, np.ndarray]:
+    xa = _float_array(x, "x")
+    wa = _float_array(w, "w")
+    if xa.ndim != 2 or wa.ndim != 2:
+        raise ValueError(
+            f"x must be 2-D (tokens, in) and w 2-D (in, out), got shapes {xa.shape} and {wa.shape}"
+        )
+    if xa.shape[1] != wa.shape[0]:
+        raise ValueError(
+            f"x has {xa.shape[1]} features but w has {wa.shape[0]} input rows; "
+            "w must have shape (in, out) so that y = x @ w"
+        )
+    return xa, wa
+
+
+def _check_fraction(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must lie in [0, 1], got {value}")
+    return float(value)
+
+
+# --------------------------------------------------------------------------- SmoothQuant
+
+
+def smoothquant_scales(
+    act_absmax: np.ndarray, weight_absmax: np.ndarray, alpha: float = 0.5
+) -> np.ndarray:
+    """SmoothQuant's per-input-channel smoothing factors.
+
+    ``s_j = max|X_j|**alpha / max|W_j|**(1 - alpha)``: ``alpha = 0`` leaves the
+    activations alone, ``alpha = 1`` moves all of their range into the weights,
+    0.5 splits it evenly.  As in the reference implementation, the weight maxima
+    and the factors are clamped below at 1e-5 so that a channel of zeros gives a
+    finite factor.
+
+    Parameters
+    ----------
+    act_absmax : array_like, shape (in,)
+        ``max |x[:, j]|`` over calibration tokens.
+    weight_absmax : array_like, shape (in,)
+        ``max |w[j, :]|`` over output channels (``w`` of shape ``(in, out)``).
+    alpha : float in [0, 1]
+        Migration strength.
+
+    Returns
+    -------
+    numpy.ndarray, shape (in,)
+        The factors ``s``, all positive.
+
+    Examples
+    --------
+    >>> smoothquant_scales(np.array([16.0, 1.0]), np.array([1.0, 1.0]))
+    array([4., 1.])
+    """
+    a = _float_array(act_absmax, "act_absmax")
+    w = _float_array(weight_absmax, "weight_absmax")
+    if a.ndim != 1 or w.shape != a.shape:
+        raise ValueError(
+            "act_absmax and weight_absmax must be 1-D arrays of the same length (in,), "
+            f"got shapes {a.shape} and {w.shape}"
+        )
+    if np.any(a < 0) or np.any(w < 0):
+        raise ValueError("act_absmax and weight_absmax are absolute maxima and must be >= 0")
+    alpha = _check_fraction(alpha, "alpha")
+    scales = a**alpha / np.maximum(w, 1e-5) ** (1.0 - alpha)
+    return np.maximum(scales, 1e-5)
+
+
+def smooth(x: np.ndarray, w: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Apply smoothing factors: ``x diag(s)^-1`` and ``diag(s) w``; ``x @ w`` is unchanged.
+
+    Parameters
+    ----------
+    x : array_like, shape (tokens, in)
+    w : array_like, shape (in, out)
+    s : array_like, shape (in,)
+        Positive factors, e.g. from :func:`smoothquant_scales`.
+
+    Returns
+    -------
+    (x_smooth, w_smooth) : tuple of numpy.ndarray
+
+    Examples
+    --------
+    >>> x = np.array([[8.0, 1.0]]); w = np.array([[1.0], [1.0]])
+    >>> xs, ws = smooth(x, w, np.array([4.0, 1.0]))
+    >>> xs, ws.ravel(), (xs @ ws).item()
+    (array([[2., 1.]]), array([4., 1.]), 9.0)
+    """
+    xa, wa = _check_layer(x, w)
+    sa = _float_array(s, "s")
+    if sa.shape != (xa.shape[1],):
+        raise ValueError(f"s must have shape ({xa.shape[1]},), one factor per feature, got {sa.shape}")
+    if np.any(sa <= 0):
+        raise ValueError("smoothing factors s must all be positive")
+    return xa / sa, wa * sa[:, None]
+
+
+# --------------------------------------------------------------------------- int8 matmul
+
+
+def _absmax_int8(a: np.ndarray, axis: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 codes ``round(127 a / absmax)`` and the absmax (keepdims)."""
+    absmax = np.max(np.abs(a), axis=axis, keepdims=True) if a.size else np.zeros((1, 1))
+    safe = np.where(absmax > 0, absmax, 1.0)  # an all-zero row gets codes 0
+    codes = np.clip(np.rint(a * (127.0 / safe)), -127, 127)
+    return codes, absmax
+
+
+def _int8_product(x: np.ndarray, w: np.ndarray, per_vector: bool) -> np.ndarray:
+    cx, sx = _absmax_int8(x, axis=1 if per_vector else None)
+    cw, sw = _absmax_int8(w, axis=0 if per_vector else None)
+    # The codes are integers; float64 sums of int8 products are exact (below 2**53).
+    acc = cx.astype(np.float64) @ cw.astype(np.float64)
+    return acc * (sx / 127.0) * (sw / 127.0)
+
+
+def int8_matmul(x: np.ndarray, w: np.ndarray, *, granularity: str = "vector") -> np.ndarray:
+    """``x @ w`` computed with symmetric absmax int8 operands and exact integer accumulation.
+
+    Parameters
+    ----------
+    x : array_like, shape (tokens, in)
+    w : array_like, shape (in, out)
+    granularity : {"vector", "tensor"}
+        ``"vector"``: one scale per row of ``x`` and per column of ``w`` (the
+        vector-wise quantization of LLM.int8()); ``"tensor"``: one scale each.
+
+    Returns
+    -------
+    numpy.ndarray, shape (tokens, out), float64
+
+    Examples
+    --------
+    >>> x = np.array([[1.0, -0.5]]); w = np.array([[2.0], [1.0]])
+    >>> int8_matmul(x, w)
+    array([[1.5]])
+    """
+    xa, wa = _check_layer(x, w)
+    if granularity not in ("vector", "tensor"):
+        raise ValueError(f"granularity must be 'vector' or 'tensor', got {granularity!r}")
+    return _int8_product(xa, wa, per_vector=granularity == "vector")
+
+
+@dataclass(frozen=True)
+class Int8MatmulResult:
+    """The result of :func:`llm_int8_matmul`.
+
+    Attributes
+    ----------
+    output : numpy.ndarray, shape (tokens, out)
+        int8 part plus high-precision part.
+    outlier_columns : numpy.ndarray of int
+        Indices of the feature columns of ``x`` kept in high precision.
+    """
+
+    output: np.ndarray
+    outlier_columns: np.ndarray
+
+
+def llm_int8_matmul(x: np.ndarray, w: np.ndarray, threshold: float = 6.0) -> Int8MatmulResult:
+    """LLM.int8() mixed-precision decomposition of ``x @ w``.
+
+    Feature columns ``j`` of ``x`` with any ``|x[:, j]| >= threshold`` (and the
+    matching rows of ``w``) are multiplied in the input's floating-point precision;
+    all other columns go through vector-wise int8 (:func:`int8_matmul`, row-wise
+    absmax for ``x``, column-wise for ``w``).  The output is the sum of both parts.
+
+    Parameters
+    ----------
+    x : array_like, shape (tokens, in)
+    w : array_like, shape (in, out)
+    threshold : float
+        Outlier magnitude, > 0 (the paper uses 6.0).
+
+    Returns
+    -------
+    Int8MatmulResult
+        ``output`` and ``outlier_columns``.
+
+    Examples
+    --------
+    >>> x = np.array([[0.5, 20.0], [-1.0, 0.1]]); w = np.eye(2)
+    >>> r = llm_int8_matmul(x, w)
+    >>> r.outlier_columns, r.output[:, 1]
+    (array([1]), array([20. ,  0.1]))
+    """
+    xa, wa = _check_layer(x, w)
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
+        raise TypeError(f"threshold must be a real number, got {type(threshold).__name__}")
+    if not (np.isfinite(threshold) and threshold > 0):
+        raise ValueError(f"threshold must be a positive finite number, got {threshold}")
+
+    is_outlier = np.any(np.abs(xa) >= threshold, axis=0)
+    outliers = np.flatnonzero(is_outlier)
+    regular = np.flatnonzero(~is_outlier)
+
+    high = xa[:, outliers] @ wa[outliers, :]
+    low = _int8_product(xa[:, regular], wa[regular, :], per_vector=True)
+    return Int8MatmulResult(output=low + high, outlier_columns=outliers)

@@ -1,0 +1,89 @@
+"""The house style of every figure in the course.
+
+One call, :func:`use_style`, at the top of a notebook sets a clean theme and the
+Okabe-Ito colour-blind-safe palette (Okabe & Ito, 2008).  Colours are also
+available by name so that a format keeps its colour across chapters.
+
+Example
+-------
+>>> from support.style import use_style, COLORS
+>>> use_style()
+>>> COLORS["blue"]
+'#0072B2'
+"""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+from cycler import cycler
+
+__all__ = ["COLORS", "PALETTE", "FIELD_COLORS", "use_style", "format_color"]
+
+#: Okabe-Ito palette, distinguishable under the common colour-vision deficiencies.
+COLORS: dict[str, str] = {
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "green": "#009E73",
+    "vermillion": "#D55E00",
+    "sky": "#56B4E9",
+    "purple": "#CC79A7",
+    "yellow": "#F0E442",
+    "black": "#000000",
+    "grey": "#999999",
+}
+
+#: The default colour cycle, in the order lines are drawn.
+PALETTE: list[str] = [COLORS[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky", "black", "yellow")]
+
+#: Colours of the fields of a binary encoding (sign, exponent, mantissa / magnitude).
+FIELD_COLORS: dict[str, str] = {
+    "sign": COLORS["vermillion"],
+    "exponent": COLORS["sky"],
+    "mantissa": COLORS["green"],
+    "integer": COLORS["sky"],
+    "fraction": COLORS["green"],
+    "magnitude": COLORS["green"],
+    "value": COLORS["green"],
+}
+
+_FORMAT_ORDER = [
+    "float64", "float32", "tfloat32", "bfloat16", "float16",
+    "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e4m3",
+    "float8_e3m4", "float8_e4m3b11fnuz", "float8_e8m0fnu",
+    "float6_e2m3fn", "float6_e3m2fn", "float4_e2m1fn",
+    "int8", "int4", "nf4", "int2",
+]
+
+
+def format_color(name: str) -> str:
+    """A fixed colour for a named format, so a format looks the same in every chapter."""
+    try:
+        i = _FORMAT_ORDER.index(name)
+    except ValueError:
+        i = sum(map(ord, name))  # stable for any other name
+    return PALETTE[i % len(PALETTE)]
+
+
+def use_style() -> None:
+    """Apply the course's matplotlib theme (idempotent)."""
+    mpl.rcParams.update(
+        {
+            "figure.figsize": (7.5, 4.2),
+            "figure.dpi": 110,
+            "savefig.dpi": 150,
+            "savefig.bbox": "tight",
+            "font.size": 11,
+            "axes.titlesize": 12,
+            "axes.titleweight": "bold",
+            "axes.labelsize": 11,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.prop_cycle": cycler(color=PALETTE),
+            "legend.frameon": False,
+            "legend.fontsize": 10,
+            "lines.linewidth": 2.0,
+            "image.cmap": "viridis",
+        }
+    )

@@ -1,0 +1,66 @@
+"""Every question of the course is proven: its reference answer is correct, its
+plausible wrong answers are incorrect, and the blank is "not attempted"."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conventions import ROOT
+from support.exercises import Explain, Status, ___, chapters, load
+
+QUESTIONS = [(ch, name, q) for ch in chapters() for name, q in load(ch).questions.items()]
+IDS = [f"ch{ch}-{name}" for ch, name, _ in QUESTIONS]
+
+
+def test_every_chapter_with_a_notebook_has_questions():
+    notebooks = sorted(p.name[:2] for p in (ROOT / "exercises").glob("*.md"))
+    assert notebooks == chapters(), "each exercises/NN-*.md needs support/exercises/chNN.py and vice versa"
+
+
+@pytest.mark.parametrize("chapter", chapters())
+def test_at_least_six_questions_and_four_kinds(chapter):
+    qs = list(load(chapter))
+    assert len(qs) >= 6, f"chapter {chapter} has {len(qs)} questions"
+    kinds = {type(q.checker).__name__ for q in qs}
+    assert len(kinds) >= 4, f"chapter {chapter} uses only {sorted(kinds)}"
+
+
+@pytest.mark.parametrize("chapter,name,q", QUESTIONS, ids=IDS)
+def test_reference_answer_is_correct(chapter, name, q):
+    want = Status.SELF_CHECK if isinstance(q.checker, Explain) else Status.CORRECT
+    result = q.evaluate(q.reference)
+    assert result.status is want, f"ch{chapter} {name}: reference judged {result}"
+
+
+@pytest.mark.parametrize("chapter,name,q", QUESTIONS, ids=IDS)
+def test_wrong_answers_are_incorrect(chapter, name, q):
+    if isinstance(q.checker, Explain):
+        pytest.skip("explanations are self-checked")
+    assert q.wrong, f"ch{chapter} {name}: give at least one plausible wrong answer"
+    for wrong in q.wrong:
+        result = q.evaluate(wrong)
+        assert result.status is Status.INCORRECT, f"ch{chapter} {name}: {wrong!r} judged {result}"
+        assert result.message, "an incorrect answer needs a message"
+
+
+@pytest.mark.parametrize("chapter,name,q", QUESTIONS, ids=IDS)
+def test_blank_is_not_attempted(chapter, name, q):
+    assert q.evaluate(___).status is Status.NOT_ATTEMPTED
+
+
+@pytest.mark.parametrize("chapter,name,q", QUESTIONS, ids=IDS)
+def test_question_has_hint_and_solution(chapter, name, q):
+    assert q.hints and q.solution_text.strip() and q.title.strip()
+
+
+@pytest.mark.parametrize("folder", ["exercises", "solutions"])
+@pytest.mark.parametrize("chapter", chapters())
+def test_notebooks_check_every_question(folder, chapter):
+    (path,) = (ROOT / folder).glob(f"{chapter}-*.md")
+    text = path.read_text()
+    checked = set(re.findall(r"\bex\.(q\d+)\.check\(", text))
+    assert checked == set(load(chapter).questions), f"{path.name} checks {sorted(checked)}"
+    strict = re.search(r"load\(\s*['\"]" + chapter + r"['\"]\s*,\s*strict\s*=\s*True\s*\)", text)
+    assert bool(strict) == (folder == "solutions"), f"{path.name}: solutions load strict=True, exercises do not"

@@ -1,0 +1,1015 @@
+"""Binary floating-point formats: description, bit-exact rounding, encoding and decoding.
+
+A :class:`FloatFormat` describes a format by its parameters (exponent and mantissa
+widths, bias, sign, and its conventions for infinities, NaN, zero and subnormals), in
+the style of Graphcore's gfloat ``FormatInfo``.  Every format the course uses is
+registered in :data:`FORMATS` under its ml_dtypes/torch name; any other format is one
+constructor call away.
+
+The functions round, encode and decode numpy arrays with integer operations on the bit
+patterns of the inputs, vectorised:
+
+- :func:`round_to`  the nearest representable values (six rounding modes), as floats;
+- :func:`encode`    the codes (unsigned integers) of those values;
+- :func:`decode`    the values of codes;
+- :func:`all_values`, :func:`ulp`, :func:`fields` for tables, error bounds and exercises.
+
+With ``saturate=False`` and round-to-nearest-even, :func:`round_to` and :func:`encode`
+reproduce ml_dtypes' cast ``x.astype(dtype)`` bit for bit for float16 and float32 inputs,
+quirks included (listed in :func:`round_to`); with ``saturate=True`` they reproduce
+torch's ``x.to(torch.float8_e4m3fn)``.  A float64 input is rounded once, directly; ml_dtypes
+and torch round it twice (through float32), which can differ in the last place.
+
+Examples
+--------
+>>> from support.formats import get_format, round_to, encode, decode
+>>> fmt = get_format("float8_e4m3fn")
+>>> fmt.max, fmt.min_subnormal, fmt.eps
+(448.0, 0.001953125, 0.125)
+>>> round_to([1.0625, 1000.0, 1000.0], fmt, saturate=False).tolist()[:2]
+[1.0, nan]
+>>> int(encode(1.5, fmt)), decode(0x3C, fmt)
+(60, 1.5)
+
+How the rounding works
+----------------------
+The input's bit pattern (float32 or float64) is read as an unsigned integer.  Within a
+binade the target's values are equally spaced, so rounding is an integer addition at a
+fixed bit position followed by a truncation: add an increment (``half - 1 + lsb`` for
+ties-to-even, ``half`` for ties-away, a random integer for stochastic rounding, ...) and
+clear the bits below the target's last mantissa bit.  A carry out of the mantissa
+increments the exponent field, which is exactly the next binade.  Below the target's
+smallest normal number the spacing is fixed, so the position moves up by one bit per
+binade: there the integer significand (with its implicit bit) is shifted per element.
+Overflow, infinities and NaN are rare: they are found with one comparison and fixed on
+the few elements concerned.  Arrays are processed in blocks that fit in the CPU cache.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+__all__ = [
+    "FloatFormat",
+    "FieldInfo",
+    "FORMATS",
+    "ROUNDING_MODES",
+    "format_names",
+    "get_format",
+    "round_to",
+    "encode",
+    "decode",
+    "all_values",
+    "ulp",
+    "fields",
+]
+
+NanStyle = Literal["ieee", "fn", "fnuz", "none"]
+NAN_STYLES = ("ieee", "fn", "fnuz", "none")
+
+#: The rounding modes of :func:`round_to` and :func:`encode`.
+ROUNDING_MODES = ("nearest_even", "nearest_away", "toward_zero", "up", "down", "stochastic")
+
+
+# --------------------------------------------------------------------------------------
+# The format description
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FloatFormat:
+    """A binary floating-point format, described by its parameters.
+
+    A finite value is ``(-1)**s * 2**(E - bias) * (1 + M / 2**man_bits)`` for an exponent
+    field ``E >= 1`` (normal numbers) and ``(-1)**s * 2**(1 - bias) * (M / 2**man_bits)``
+    for ``E == 0`` (zero and subnormals), except where the special-value conventions
+    below take codes away.
+
+    Parameters
+    ----------
+    name : str
+        A short name, e.g. ``"float8_e4m3fn"``.
+    exp_bits, man_bits : int
+        Widths of the exponent field (1 to 11) and of the stored mantissa (0 to 52).
+    bias : int, optional
+        The exponent bias; default ``2**(exp_bits - 1) - 1`` (IEEE).
+    signed : bool
+        Whether there is a sign bit (``False`` only for scale formats such as E8M0).
+    nan : {"ieee", "fn", "fnuz", "none"}
+        Where the NaN codes are:
+
+        - ``"ieee"``: exponent field all ones with a nonzero mantissa (all ones with a
+          zero mantissa is ±inf);
+        - ``"fn"``: only the all-ones code ``S.11…1.11…1`` ("finite, NaN"), no infinity;
+        - ``"fnuz"``: only the negative-zero code ``1.00…0.00…0`` (0x80 for 8 bits), so
+          there is no −0 ("finite, NaN, unsigned zero");
+        - ``"none"``: no NaN at all (the OCP FP6 and FP4 formats).
+    has_inf : bool, optional
+        Whether ±inf exist; default ``True`` for ``nan="ieee"`` (where it must be True),
+        ``False`` otherwise.  With ``nan="fnuz"`` it puts ±inf on the two all-ones codes,
+        as the IEEE P3109 formats do.
+    has_zero : bool
+        ``False`` only for formats whose exponent field 0 is a normal binade (E8M0).
+    has_subnormals : bool
+        Whether exponent field 0 holds zero and subnormals (``True``) or normal numbers
+        (``False``, only together with ``has_zero=False``).
+
+    Examples
+    --------
+    The IEEE P3109 8-bit format with precision 3 (binary8p3): 5 exponent bits, bias 16,
+    NaN on 0x80 and ±inf on 0x7F/0xFF:
+
+    >>> p3 = FloatFormat("binary8p3", exp_bits=5, man_bits=2, bias=16, nan="fnuz", has_inf=True)
+    >>> p3.max, p3.min_normal, p3.min_subnormal
+    (49152.0, 3.0517578125e-05, 7.62939453125e-06)
+    >>> p3.specials
+    'NaN = 0x80 (the −0 code), ±inf = 0x7F/0xFF; one zero (no −0)'
+    """
+
+    name: str
+    exp_bits: int
+    man_bits: int
+    bias: int | None = None
+    signed: bool = True
+    nan: NanStyle = "ieee"
+    has_inf: bool | None = None
+    has_zero: bool = True
+    has_subnormals: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise TypeError(f"FloatFormat: name must be a non-empty string, got {self.name!r}")
+        for field_name, low, high in (("exp_bits", 1, 11), ("man_bits", 0, 52)):
+            value = getattr(self, field_name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"FloatFormat {self.name}: {field_name} must be an int, got {value!r}")
+            if not low <= value <= high:
+                raise ValueError(
+                    f"FloatFormat {self.name}: {field_name}={value} is not allowed; "
+                    f"it must be between {low} and {high} (every value must fit in float64)"
+                )
+        if self.bias is None:
+            object.__setattr__(self, "bias", 2 ** (self.exp_bits - 1) - 1)
+        if isinstance(self.bias, bool) or not isinstance(self.bias, numbers.Integral):
+            raise TypeError(f"FloatFormat {self.name}: bias must be an int, got {self.bias!r}")
+        for flag in ("signed", "has_zero", "has_subnormals"):
+            if not isinstance(getattr(self, flag), (bool, np.bool_)):
+                raise TypeError(f"FloatFormat {self.name}: {flag} must be True or False")
+        if self.nan not in NAN_STYLES:
+            raise ValueError(
+                f"FloatFormat {self.name}: nan={self.nan!r} is not allowed; use one of {NAN_STYLES}"
+            )
+        if self.has_inf is None:
+            object.__setattr__(self, "has_inf", self.nan == "ieee")
+        self._check_conventions()
+        self._check_range()
+
+    def _check_conventions(self) -> None:
+        bad = f"FloatFormat {self.name}: "
+        if self.nan == "ieee":
+            if not self.has_inf:
+                raise ValueError(bad + "nan='ieee' puts ±inf on the all-ones exponent, so has_inf must be True; "
+                                 "for a format without inf use nan='fn', 'fnuz' or 'none'")
+            if self.man_bits < 1 or self.exp_bits < 2:
+                raise ValueError(bad + "nan='ieee' needs man_bits >= 1 (to tell inf from NaN) and exp_bits >= 2")
+        elif self.has_inf and self.nan != "fnuz":
+            raise ValueError(bad + "has_inf=True is allowed only with nan='ieee' (inf on the all-ones exponent) "
+                             "or nan='fnuz' (inf on the all-ones codes, as in IEEE P3109)")
+        if self.nan == "fnuz" and not (self.signed and self.has_zero):
+            raise ValueError(bad + "nan='fnuz' uses the negative-zero code for NaN, so it needs signed=True and has_zero=True")
+        if not self.signed and self.nan not in ("ieee", "fn"):
+            raise ValueError(bad + "an unsigned format maps negative inputs to NaN, so it needs nan='ieee' or 'fn'")
+        if not self.has_zero and (self.signed or self.has_subnormals):
+            raise ValueError(bad + "has_zero=False is allowed only for unsigned formats without subnormals "
+                             "(exponent field 0 is then a normal binade, as in float8_e8m0fnu)")
+        if not self.has_subnormals and self.has_zero:
+            raise ValueError(bad + "has_subnormals=False requires has_zero=False: exponent field 0 then holds "
+                             "normal numbers (as in float8_e8m0fnu); flush-to-zero formats are not supported")
+        if self.bits > 64:
+            raise ValueError(bad + f"{self.bits} bits is too wide; at most 64 bits are allowed")
+
+    def _check_range(self) -> None:
+        if self._max_code >> self.man_bits < self._emin_field:
+            raise ValueError(f"FloatFormat {self.name}: these conventions leave no positive finite normal value")
+        if not (-1022 <= self.emin and self.emax <= 1023):
+            raise ValueError(
+                f"FloatFormat {self.name}: exponent range [{self.emin}, {self.emax}] is not allowed; "
+                "every value must be a float64 number, so -1022 <= emin and emax <= 1023 (adjust bias)"
+            )
+        if self.man_bits == 52 and _ieee_width(self) != 64:
+            raise ValueError(f"FloatFormat {self.name}: man_bits=52 is allowed only for float64 itself")
+
+    # -- sizes -------------------------------------------------------------------------
+    @property
+    def bits(self) -> int:
+        """Total width in bits (sign + exponent + mantissa)."""
+        return int(self.signed) + self.exp_bits + self.man_bits
+
+    @property
+    def num_codes(self) -> int:
+        """Number of bit patterns, ``2**bits`` (NaN codes and both zeros included)."""
+        return 2**self.bits
+
+    # -- internal code layout ----------------------------------------------------------
+    @property
+    def _emin_field(self) -> int:
+        """Exponent field of the smallest normal binade: 1, or 0 without subnormals."""
+        return 1 if self.has_subnormals else 0
+
+    @property
+    def _top_code(self) -> int:
+        """Largest magnitude code (all exponent and mantissa bits set)."""
+        return 2 ** (self.exp_bits + self.man_bits) - 1
+
+    @property
+    def _max_code(self) -> int:
+        """Magnitude code of the largest finite value."""
+        if self.nan == "ieee":
+            return self._top_code - 2**self.man_bits  # the all-ones exponent is inf/NaN
+        if self.nan == "fn":
+            return self._top_code - 1
+        return self._top_code - int(bool(self.has_inf))  # fnuz (P3109 inf on top) or none
+
+    @property
+    def _sign_bit(self) -> int:
+        return 2 ** (self.bits - 1) if self.signed else 0
+
+    # -- values ------------------------------------------------------------------------
+    @property
+    def emin(self) -> int:
+        """Exponent of the smallest normal number (``min_normal == 2**emin``)."""
+        return self._emin_field - self.bias
+
+    @property
+    def emax(self) -> int:
+        """Exponent of the largest finite number (``2**emax <= max < 2**(emax+1)``)."""
+        return (self._max_code >> self.man_bits) - self.bias
+
+    @property
+    def max(self) -> float:
+        """Largest finite value."""
+        mantissa = self._max_code & (2**self.man_bits - 1)
+        return math.ldexp(1 + mantissa / 2**self.man_bits, self.emax)
+
+    @property
+    def min_normal(self) -> float:
+        """Smallest positive normal value, ``2**emin``."""
+        return math.ldexp(1.0, self.emin)
+
+    @property
+    def min_subnormal(self) -> float:
+        """Smallest positive value (``min_normal`` when there are no subnormals)."""
+        if not self.has_subnormals:
+            return self.min_normal
+        return math.ldexp(1.0, self.emin - self.man_bits)
+
+    @property
+    def eps(self) -> float:
+        """Gap between 1 and the next larger value, ``2**-man_bits``."""
+        return math.ldexp(1.0, -self.man_bits)
+
+    @property
+    def specials(self) -> str:
+        """A short description of the special values and zeros."""
+        ones = f"{self.exp_bits * '1'}.{self.man_bits * '1'}".rstrip(".")
+        zero = "±0" if self.signed else "+0"
+        if self.nan == "ieee":
+            inf = "±inf" if self.signed else "+inf"
+            return f"IEEE: {inf}, NaN (exponent all ones), {zero}"
+        if self.nan == "fn":
+            sign = "S." if self.signed else ""
+            tail = f"; {zero}" if self.has_zero else "; no zero"
+            unsigned = "" if self.signed else "; unsigned"
+            return f"NaN = {sign}{ones} only, no inf{tail}{unsigned}"
+        if self.nan == "fnuz":
+            nan_code = f"0x{self._sign_bit:0{(self.bits + 3) // 4}X}"
+            if self.has_inf:
+                top = f"0x{self._top_code:X}/0x{self._top_code | self._sign_bit:X}"
+                return f"NaN = {nan_code} (the −0 code), ±inf = {top}; one zero (no −0)"
+            return f"NaN = {nan_code} (the −0 code), no inf; one zero (no −0)"
+        return f"no inf, no NaN; {zero}"
+
+    # -- reference implementations -----------------------------------------------------
+    @property
+    def numpy_dtype(self) -> np.dtype | None:
+        """The numpy/ml_dtypes dtype of this name, or None (ml_dtypes imported lazily)."""
+        if self.name in ("float16", "float32", "float64"):
+            return np.dtype(self.name)
+        try:
+            import ml_dtypes
+        except ImportError:  # pragma: no cover - optional dependency
+            return None
+        dtype = getattr(ml_dtypes, self.name, None)
+        return None if dtype is None else np.dtype(dtype)
+
+    @property
+    def torch_dtype(self) -> Any:
+        """The torch dtype of this name, or None (torch imported lazily)."""
+        try:
+            import torch
+        except ImportError:  # pragma: no cover - optional dependency
+            return None
+        dtype = getattr(torch, self.name, None)
+        return dtype if isinstance(dtype, torch.dtype) else None
+
+
+def _ieee_width(fmt: FloatFormat) -> int | None:
+    """16, 32 or 64 when ``fmt`` is IEEE binary16/32/64, else None."""
+    for width, (e, m) in {16: (5, 10), 32: (8, 23), 64: (11, 52)}.items():
+        if (fmt.exp_bits, fmt.man_bits, fmt.bias, fmt.nan, fmt.signed) == (e, m, 2 ** (e - 1) - 1, "ieee", True):
+            return width
+    return None
+
+
+def _register(*formats: FloatFormat) -> dict[str, FloatFormat]:
+    return {f.name: f for f in formats}
+
+
+#: Every named format, keyed by its ml_dtypes/torch name.
+FORMATS: dict[str, FloatFormat] = _register(
+    FloatFormat("float64", 11, 52),
+    FloatFormat("float32", 8, 23),
+    FloatFormat("tfloat32", 8, 10),
+    FloatFormat("bfloat16", 8, 7),
+    FloatFormat("float16", 5, 10),
+    FloatFormat("float8_e4m3fn", 4, 3, nan="fn"),
+    FloatFormat("float8_e4m3", 4, 3),
+    FloatFormat("float8_e4m3fnuz", 4, 3, bias=8, nan="fnuz"),
+    FloatFormat("float8_e4m3b11fnuz", 4, 3, bias=11, nan="fnuz"),
+    FloatFormat("float8_e5m2", 5, 2),
+    FloatFormat("float8_e5m2fnuz", 5, 2, bias=16, nan="fnuz"),
+    FloatFormat("float8_e3m4", 3, 4),
+    FloatFormat("float8_e8m0fnu", 8, 0, signed=False, nan="fn", has_zero=False, has_subnormals=False),
+    FloatFormat("float6_e2m3fn", 2, 3, nan="none"),
+    FloatFormat("float6_e3m2fn", 3, 2, nan="none"),
+    FloatFormat("float4_e2m1fn", 2, 1, nan="none"),
+)
+
+
+def format_names() -> list[str]:
+    """Names of the registered formats, widest first (the order of :data:`FORMATS`)."""
+    return list(FORMATS)
+
+
+def get_format(name_or_format: str | FloatFormat) -> FloatFormat:
+    """Return the registered format of this name; a :class:`FloatFormat` passes through.
+
+    Examples
+    --------
+    >>> get_format("bfloat16").man_bits
+    7
+    """
+    if isinstance(name_or_format, FloatFormat):
+        return name_or_format
+    if isinstance(name_or_format, str):
+        try:
+            return FORMATS[name_or_format]
+        except KeyError:
+            raise ValueError(
+                f"unknown format {name_or_format!r}; the registered formats are {', '.join(FORMATS)} "
+                "(or pass a FloatFormat)"
+            ) from None
+    raise TypeError(
+        f"expected a format name (str) or a FloatFormat, got {type(name_or_format).__name__}"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Bit layouts of the input floats, and the per-(format, layout) constants
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The IEEE layout in which inputs are rounded (float32 or float64 bits)."""
+
+    float: type
+    uint: type
+    width: int
+    man_bits: int
+    bias: int
+
+    @property
+    def abs_mask(self) -> int:
+        return 2 ** (self.width - 1) - 1
+
+    @property
+    def inf_bits(self) -> int:
+        return (2 ** (self.width - self.man_bits - 1) - 1) << self.man_bits
+
+
+_L32 = _Layout(np.float32, np.uint32, 32, 23, 127)
+_L64 = _Layout(np.float64, np.uint64, 64, 52, 1023)
+
+#: Elements per block: the temporaries of one block stay in the CPU cache.
+_BLOCK = 16384
+
+
+def _fits_float32(fmt: FloatFormat) -> bool:
+    """Whether every value of ``fmt`` is exactly a float32."""
+    return fmt.man_bits <= 23 and fmt.emax <= 127 and fmt.emin - (fmt.man_bits if fmt.has_subnormals else 0) >= -149
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Constants for rounding into ``fmt`` from inputs in layout ``lay``."""
+
+    fmt: FloatFormat
+    lay: _Layout
+    s0: int  # rounding position in the normal range (input mantissa bits - target's)
+    et: int  # input exponent field of the target's smallest normal binade
+    uniform: bool  # True when no target value lies below the input's smallest normal binade
+    x_max: int  # bits of the largest finite target value
+    code_offset: int  # code = (X >> s0) - code_offset
+    min_bits: int  # bits of 2**emin (smallest normal)
+    two_min_bits: int  # bits of 2**(emin + 1)
+    ties_away: bool  # 'nearest_even' breaks ties away from zero (E8M0, as ml_dtypes/torch)
+
+
+@functools.lru_cache(maxsize=None)
+def _plan(fmt: FloatFormat, lay: _Layout) -> _Plan:
+    et = fmt.emin + lay.bias
+    return _Plan(
+        fmt=fmt,
+        lay=lay,
+        s0=lay.man_bits - fmt.man_bits,
+        et=et,
+        uniform=et == 1,
+        x_max=int(np.array(fmt.max, lay.float).view(lay.uint)),
+        code_offset=(lay.bias - fmt.bias) << fmt.man_bits,
+        min_bits=et << lay.man_bits,
+        two_min_bits=(et + 1) << lay.man_bits,
+        ties_away=fmt.man_bits == 0 and not fmt.has_zero,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------
+
+
+def _as_float_array(x: Any, what: str = "x") -> tuple[np.ndarray, bool]:
+    """Return ``(array, is_scalar)`` with a float32 or float64 array holding ``x`` exactly.
+
+    float16 (and ml_dtypes float types) become float32, integers float64 (they must be
+    exact there); anything else is a TypeError naming the allowed types.
+    """
+    is_scalar = np.ndim(x) == 0 and not isinstance(x, np.ndarray)
+    if isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{what}: booleans are not numbers here; pass floats or integers")
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{what}: could not make an array of {type(x).__name__}: {exc}") from None
+    dtype = arr.dtype
+    if dtype in (np.float32, np.float64):
+        return arr, is_scalar
+    if dtype == np.float16 or dtype.name in FORMATS:
+        return arr.astype(np.float32), is_scalar
+    if dtype.kind in "iu":
+        out = arr.astype(np.float64)
+        if out.size and np.max(np.abs(out)) > 2.0**53:
+            raise ValueError(f"{what}: integers beyond 2**53 are not exact in float64; convert them yourself")
+        return out, is_scalar
+    raise TypeError(
+        f"{what}: arrays of dtype {dtype} are not allowed; pass Python numbers, lists, or arrays "
+        "of float16, float32, float64 (or integers, or an ml_dtypes float type)"
+    )
+
+
+def _check_mode(mode: str, rng: Any) -> None:
+    if mode not in ROUNDING_MODES:
+        raise ValueError(f"unknown rounding mode {mode!r}; use one of {', '.join(ROUNDING_MODES)}")
+    if mode == "stochastic":
+        if not isinstance(rng, np.random.Generator):
+            raise ValueError(
+                "mode='stochastic' needs rng, a seeded numpy Generator: rng=np.random.default_rng(0)"
+            )
+    elif rng is not None:
+        raise ValueError(f"rng is used only with mode='stochastic', not with mode={mode!r}")
+
+
+# --------------------------------------------------------------------------------------
+# The rounding kernel: one block of input bits -> rounded magnitudes
+# --------------------------------------------------------------------------------------
+
+
+def _away_mask(b: np.ndarray, mode: str, lay: _Layout) -> np.ndarray | int:
+    """1 where the magnitude must round away from zero in a directed mode, else 0."""
+    negative = b >> (lay.width - 1)
+    return negative ^ 1 if mode == "up" else negative
+
+
+def _increment(sig: np.ndarray, s: Any, b: np.ndarray, mode: str, plan: _Plan, rng: Any) -> Any:
+    """The integer added to ``sig`` before the bits below position ``s`` are cleared."""
+    one = plan.lay.uint(1)
+    half = (one << s) >> one
+    if mode == "nearest_even" and not plan.ties_away:
+        return (half - one) + ((sig >> s) & one)  # ties go to the even neighbour
+    if mode in ("nearest_even", "nearest_away"):
+        return half
+    if mode == "toward_zero":
+        return plan.lay.uint(0)
+    if mode in ("up", "down"):
+        return ((one << s) - one) * _away_mask(b, mode, plan.lay)
+    # stochastic: a uniform random integer in [0, 2**s); s <= 62 here
+    random = rng.integers(0, 2**62, size=sig.shape, dtype=np.uint64)
+    return random >> (np.uint64(62) - s)
+
+
+def _round_block(b: np.ndarray, plan: _Plan, mode: str, rng: Any) -> np.ndarray:
+    """Round the magnitudes of the inputs with bits ``b`` onto the target's grid.
+
+    Returns ``X``, the rounded magnitudes as *code-aligned bits*: for values at or above
+    the target's smallest normal number these are the float bits of the result; below
+    it, ``X = ((et - 1) << M) + (r << s0)`` where ``r`` counts the smallest subnormal,
+    which is linear in the target's code.  Overflow, inf and NaN are not treated here
+    (they give ``X > plan.x_max``).
+    """
+    lay, s0 = plan.lay, plan.s0
+    one = lay.uint(1)
+    a = b & lay.uint(lay.abs_mask)
+    if plan.uniform:
+        # One rounding position for every input, subnormal inputs included.
+        inc = _increment(a, lay.uint(s0), b, mode, plan, rng)
+        a += inc
+        a &= ~lay.uint(2**s0 - 1)
+        return a
+    man_bits = lay.uint(lay.man_bits)
+    exponent = a >> man_bits
+    k = np.maximum(exponent, lay.uint(plan.et))  # binade of the result's spacing
+    shift = k - exponent  # extra shift below the smallest normal binade
+    sig = (a & lay.uint(2**lay.man_bits - 1)) | ((exponent != 0).astype(lay.uint) << man_bits)
+    if mode == "stochastic":
+        # Keep at most 62 bits of position: for tinier values, drop the significand's
+        # low bits first (the rounding probability then errs by less than 2**-62).
+        total = shift + lay.uint(s0)
+        pre = np.minimum(total, lay.uint(62 + 63)) - np.minimum(total, lay.uint(62))
+        sig >>= pre
+        s = total - pre
+    else:
+        # Below half the smallest subnormal every shift gives the same result.
+        np.minimum(shift, man_bits + lay.uint(2), out=shift)
+        s = shift + lay.uint(s0)
+    sig += _increment(sig, s, b, mode, plan, rng)
+    sig >>= s
+    k -= one
+    k <<= man_bits
+    k += sig << lay.uint(s0)
+    return k
+
+
+def _special_mask(x_bits: np.ndarray, b: np.ndarray, plan: _Plan, mode: str) -> np.ndarray:
+    """Elements whose result is not the plain rounding: overflow, inf, NaN, and the rest."""
+    special = x_bits > plan.lay.uint(plan.x_max)
+    fmt, lay = plan.fmt, plan.lay
+    if not fmt.signed:
+        a = b & lay.uint(lay.abs_mask)
+        special |= (b >> lay.uint(lay.width - 1)).astype(bool) & ((a != 0) | (not fmt.has_zero))
+    if not fmt.has_zero:
+        a = b & lay.uint(lay.abs_mask)
+        limit = plan.two_min_bits if mode in ("nearest_even", "nearest_away") else plan.min_bits
+        special |= a < lay.uint(limit)
+    return special
+
+
+def _nan_codes(b: np.ndarray, fmt: FloatFormat, lay: _Layout) -> np.ndarray:
+    """Codes (uint64) that the format gives to NaN inputs with bits ``b``."""
+    b = b.astype(np.uint64)
+    sign = (b >> np.uint64(lay.width - 1)) * np.uint64(fmt._sign_bit)
+    if fmt.nan == "fnuz":
+        return np.full(b.shape, fmt._sign_bit, np.uint64)
+    if fmt.nan == "none":  # ml_dtypes: +NaN -> the -0 code, -NaN -> the +0 code
+        return np.uint64(fmt._sign_bit) - sign
+    if fmt.nan == "fn":
+        return sign | np.uint64(fmt._top_code)
+    exp_ones = np.uint64((2**fmt.exp_bits - 1) << fmt.man_bits)
+    width = _ieee_width(fmt)
+    payload = (b & np.uint64(2**lay.man_bits - 1)) >> np.uint64(lay.man_bits - fmt.man_bits)
+    if width == 16:  # numpy's conversion keeps the top payload bits, never making inf
+        payload = np.where(payload == 0, np.uint64(1), payload)
+    elif width in (32, 64):  # hardware conversion keeps the top bits and sets the quiet bit
+        payload |= np.uint64(2 ** (fmt.man_bits - 1))
+    else:  # ml_dtypes: the canonical quiet NaN
+        payload = np.uint64(2 ** (fmt.man_bits - 1))
+    return sign | exp_ones | payload
+
+
+def _special_codes(b: np.ndarray, x_bits: np.ndarray, plan: _Plan, mode: str, saturate: bool) -> np.ndarray:
+    """Codes (uint64) of the special elements (a few): input bits ``b``, rounded ``x_bits``."""
+    fmt, lay = plan.fmt, plan.lay
+    a = (b & lay.uint(lay.abs_mask)).astype(np.uint64)
+    negative = (b >> lay.uint(lay.width - 1)).astype(bool)
+    sign = negative * np.uint64(fmt._sign_bit)
+    nan = _nan_codes(b, fmt, lay)
+    max_code = sign | np.uint64(fmt._max_code)
+    if fmt.nan == "ieee":
+        inf_code = sign | np.uint64(fmt._top_code - 2**fmt.man_bits + 1)
+    elif fmt.has_inf:
+        inf_code = sign | np.uint64(fmt._top_code)
+    else:
+        inf_code = nan
+    is_nan = a > np.uint64(lay.inf_bits)
+    is_inf = a == np.uint64(lay.inf_bits)
+    # An overflow goes to ±max when saturating, for formats without NaN, and in the
+    # modes that round this element's magnitude toward zero (IEEE 754 7.4).
+    toward_zero = {"toward_zero": True, "up": negative, "down": ~negative}.get(mode, False)
+    overflow_code = np.where(saturate or fmt.nan == "none" or toward_zero, max_code, inf_code)
+    inf_result = np.where(fmt.has_inf and not saturate, inf_code,
+                          max_code if (saturate or fmt.nan == "none") else nan)
+    conditions = [is_nan, negative & (not fmt.signed), is_inf]
+    choices = [nan, nan, inf_result]
+    if not fmt.has_zero:  # E8M0: no zero; small inputs go to the two smallest codes
+        low = np.where(a > np.uint64(plan.min_bits), np.uint64(1), np.uint64(0))
+        if mode not in ("nearest_even", "nearest_away"):
+            # directed/stochastic: only inputs below 2**emin are special here
+            low = np.where(
+                {"toward_zero": True, "down": True, "up": False, "stochastic": False}[mode], nan, np.uint64(0)
+            )
+        conditions += [a == 0, a < np.uint64(plan.two_min_bits)]
+        choices += [nan, low]
+    conditions.append(x_bits.astype(np.uint64) > np.uint64(plan.x_max))
+    choices.append(overflow_code)
+    return np.select(conditions, choices, default=nan).astype(np.uint64)
+
+
+# --------------------------------------------------------------------------------------
+# From rounded magnitudes to codes or values
+# --------------------------------------------------------------------------------------
+
+
+def _code_dtype(fmt: FloatFormat) -> type:
+    for dtype in (np.uint8, np.uint16, np.uint32, np.uint64):
+        if fmt.bits <= 8 * np.dtype(dtype).itemsize:
+            return dtype
+    raise AssertionError("formats have at most 64 bits")  # pragma: no cover
+
+
+def _codes_from_bits(x_bits: np.ndarray, b: np.ndarray, plan: _Plan, out: np.ndarray) -> None:
+    """Write into ``out`` the signed codes of the rounded magnitudes ``x_bits``."""
+    fmt, lay = plan.fmt, plan.lay
+    magnitude = (x_bits >> lay.uint(plan.s0)) - lay.uint(plan.code_offset)
+    out[...] = magnitude
+    if fmt.signed:
+        sign = (b >> lay.uint(lay.width - 1)).astype(out.dtype) << out.dtype.type(fmt.bits - 1)
+        if fmt.nan == "fnuz":  # no negative zero
+            sign *= (magnitude != 0)
+        out |= sign
+
+
+def _values_from_bits(x_bits: np.ndarray, b: np.ndarray, plan: _Plan) -> np.ndarray:
+    """Turn rounded magnitudes (code-aligned bits) into signed float bits, in place."""
+    fmt, lay = plan.fmt, plan.lay
+    if not plan.uniform and fmt.has_subnormals:
+        # Below 2**emin, X + 2**M is the float 2**emin + |result|: subtract 2**emin.
+        below = x_bits < lay.uint(plan.min_bits)
+        np.add(x_bits, lay.uint(2**lay.man_bits), out=x_bits, where=below)
+        np.subtract(x_bits.view(lay.float), lay.float(fmt.min_normal), out=x_bits.view(lay.float), where=below)
+    x_bits |= b & ~lay.uint(lay.abs_mask)
+    if fmt.nan == "fnuz" or not fmt.signed:
+        x_bits.view(lay.float)[...] += lay.float(0.0)  # -0 + 0 = +0; nothing else changes
+    return x_bits
+
+
+def _decode_values(codes: np.ndarray, fmt: FloatFormat, float_dtype: type) -> np.ndarray:
+    """Values of ``codes`` (uint64, in range) as ``float_dtype``, NaN payloads included."""
+    lay = _L32 if float_dtype == np.float32 else _L64
+    width = _ieee_width(fmt)
+    if width is not None and width >= lay.width:  # the layout itself (or wider)
+        bits = codes.astype(np.uint32 if width == 32 else np.uint64)
+        return bits.view(np.float32 if width == 32 else np.float64).astype(float_dtype)
+    p = fmt.man_bits
+    magnitude = codes & np.uint64(fmt._top_code)
+    negative = (codes >> np.uint64(fmt.bits - 1)).astype(bool) if fmt.signed else np.zeros(codes.shape, bool)
+    exponent = (magnitude >> np.uint64(p)).astype(np.int64)
+    mantissa = (magnitude & np.uint64(2**p - 1)).astype(np.int64)
+    normal = exponent >= fmt._emin_field
+    significand = np.where(normal, mantissa + 2**p, mantissa).astype(np.float64)
+    values = np.ldexp(significand, np.maximum(exponent, 1 if fmt.has_subnormals else 0) - fmt.bias - p)
+    values = np.where(negative, -values, values).astype(float_dtype)
+    is_nan, is_inf = _special_code_masks(codes, fmt)
+    if is_inf.any():
+        values[is_inf] = np.where(negative[is_inf], -np.inf, np.inf)
+    if is_nan.any():
+        # ieee: the payload moves up with the mantissa; others: the canonical quiet NaN
+        if fmt.nan == "ieee":
+            payload = mantissa[is_nan].astype(np.uint64) << np.uint64(lay.man_bits - p)
+        else:
+            payload = np.uint64(2 ** (lay.man_bits - 1))
+        sign = negative[is_nan].astype(np.uint64) << np.uint64(lay.width - 1)
+        nan_bits = sign | np.uint64(lay.inf_bits) | payload
+        values.view(lay.uint)[is_nan] = nan_bits.astype(lay.uint)
+    return values
+
+
+def _special_code_masks(codes: np.ndarray, fmt: FloatFormat) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks (is_nan, is_inf) of the codes."""
+    magnitude = codes & np.uint64(fmt._top_code)
+    if fmt.nan == "ieee":
+        exp_ones = np.uint64((2**fmt.exp_bits - 1) << fmt.man_bits)
+        at_top = (magnitude & exp_ones) == exp_ones
+        is_inf = at_top & (magnitude == exp_ones)
+        return at_top & ~is_inf, is_inf
+    if fmt.nan == "fn":
+        return magnitude == np.uint64(fmt._top_code), np.zeros(codes.shape, bool)
+    if fmt.nan == "fnuz":
+        is_inf = (magnitude == np.uint64(fmt._top_code)) if fmt.has_inf else np.zeros(codes.shape, bool)
+        return codes == np.uint64(fmt._sign_bit), is_inf
+    return np.zeros(codes.shape, bool), np.zeros(codes.shape, bool)
+
+
+# --------------------------------------------------------------------------------------
+# The driver: blocks of a flat array
+# --------------------------------------------------------------------------------------
+
+
+def _convert(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool, rng: Any, to_codes: bool) -> np.ndarray:
+    """Round ``x`` (float32/float64 array) into ``fmt``; return codes or float values."""
+    # Signalling NaN inputs and not-yet-patched special elements raise harmless warnings.
+    with np.errstate(invalid="ignore", over="ignore"):
+        return _convert_quietly(x, fmt, mode, saturate, rng, to_codes)
+
+
+def _convert_quietly(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool, rng: Any, to_codes: bool) -> np.ndarray:
+    out_float = np.float32 if (x.dtype == np.float32 and _fits_float32(fmt)) else np.float64
+    width = _ieee_width(fmt)
+    if width is not None and width >= 8 * x.dtype.itemsize:
+        # The input's own format (or a wider one): every value is exact.
+        values = x.astype(np.float64 if width == 64 else np.float32)
+        if to_codes:
+            return values.view(np.uint64 if width == 64 else np.uint32).copy()
+        return values.astype(out_float, copy=True)
+    if x.dtype == np.float32 and _fits_float32(fmt) and fmt.man_bits <= 22 and fmt.emin >= -126 and mode != "stochastic":
+        lay = _L32
+    else:
+        lay, x = _L64, x.astype(np.float64)
+    plan = _plan(fmt, lay)
+    bits = np.ascontiguousarray(x).reshape(-1).view(lay.uint)
+    if to_codes:
+        out = np.empty(bits.shape, _code_dtype(fmt))
+    else:
+        out = np.empty(bits.shape, lay.float)
+    out_bits = out if to_codes else out.view(lay.uint)
+    for start in range(0, bits.size, _BLOCK):
+        b = bits[start:start + _BLOCK]
+        x_bits = _round_block(b, plan, mode, rng)
+        special = _special_mask(x_bits, b, plan, mode)
+        index = np.flatnonzero(special) if special.any() else None
+        if index is not None:
+            special_codes = _special_codes(b[index], x_bits[index], plan, mode, saturate)
+        block = out_bits[start:start + _BLOCK]
+        if to_codes:
+            _codes_from_bits(x_bits, b, plan, block)
+            if index is not None:
+                block[index] = special_codes.astype(block.dtype)
+        else:
+            block[...] = _values_from_bits(x_bits, b, plan)
+            if index is not None:
+                block.view(lay.float)[index] = _decode_values(special_codes, fmt, lay.float)
+    if not to_codes:
+        out = out.astype(out_float, copy=False)
+    return out.reshape(x.shape)
+
+
+# --------------------------------------------------------------------------------------
+# Public functions
+# --------------------------------------------------------------------------------------
+
+
+def round_to(
+    x: Any,
+    fmt: str | FloatFormat,
+    *,
+    mode: str = "nearest_even",
+    saturate: bool = False,
+    rng: np.random.Generator | None = None,
+) -> Any:
+    """Round ``x`` to the values of a format.
+
+    Parameters
+    ----------
+    x : float, list or ndarray
+        Python numbers, lists, or arrays of float16, float32 or float64 (integers and
+        ml_dtypes float arrays are accepted too).  A float64 input is rounded once,
+        directly.
+    fmt : str or FloatFormat
+        The target format, e.g. ``"float8_e4m3fn"``.
+    mode : str
+        ``"nearest_even"`` (IEEE default), ``"nearest_away"`` (ties away from zero),
+        ``"toward_zero"``, ``"up"`` (toward +inf), ``"down"`` (toward −inf), or
+        ``"stochastic"`` (round up with probability equal to the distance from the lower
+        neighbour in units of the spacing: unbiased in expectation).
+    saturate : bool
+        Clamp finite overflow and ±inf to ±max.  Without it, overflow follows IEEE 754:
+        ±inf where the format has infinities (±max in the modes that round that value's
+        magnitude toward zero), NaN where it has NaN but no inf, ±max where it has
+        neither (FP6, FP4 always saturate).
+    rng : numpy.random.Generator, optional
+        Required for ``mode="stochastic"`` (and refused otherwise); the result is
+        reproducible for a given seed.
+
+    Returns
+    -------
+    float or ndarray
+        A Python float for a scalar input; otherwise an array of the input's shape:
+        float32 for float16/float32 input when every value of the format is a float32
+        (all registered formats but float64), float64 otherwise.
+
+    Notes
+    -----
+    With ``mode="nearest_even"`` and ``saturate=False`` the result equals ml_dtypes'
+    ``x.astype(dtype).astype(np.float32)`` bit for bit for float16/float32 inputs (and
+    ``saturate=True`` torch's ``x.to(torch.float8_e4m3fn)``), including these conventions:
+
+    - ``float8_e4m3fn``: overflow is NaN, except that up to 464 ties down to 448;
+    - fnuz formats: −0 and negative values that round to zero give +0;
+    - FP6/FP4 (no NaN): a NaN input gives the *opposite-signed* zero (+NaN → −0.0,
+      −NaN → +0.0), as ml_dtypes does;
+    - ``float8_e8m0fnu`` (powers of two, no zero): ties round up (3 → 4), 0 and negative
+      inputs give NaN, inputs up to 2**-127 give 2**-127 and inputs in
+      (2**-127, 2**-126) give 2**-126 (ml_dtypes and torch treat the smallest code as
+      zero when rounding); in the modes toward zero an input below 2**-127 gives NaN;
+    - NaN inputs give the canonical quiet NaN of the format (float16 keeps the top
+      payload bits as numpy does).
+
+    Examples
+    --------
+    >>> round_to(1 + 2**-4 + 2**-40, "float8_e4m3fn")   # one rounding; ml_dtypes gives 1.0
+    1.125
+    >>> round_to(np.float32([0.1, 1e6, -3e-3]), "float8_e5m2").tolist()
+    [0.09375, inf, -0.0030517578125]
+    >>> rng = np.random.default_rng(0)
+    >>> float(round_to(np.full(100_000, 1.1), "float4_e2m1fn", mode="stochastic", rng=rng).mean())
+    1.10123
+    """
+    fmt = get_format(fmt)
+    _check_mode(mode, rng)
+    arr, is_scalar = _as_float_array(x)
+    result = _convert(arr, fmt, mode, bool(saturate), rng, to_codes=False)
+    return float(result.reshape(())) if is_scalar else result
+
+
+def encode(
+    x: Any,
+    fmt: str | FloatFormat,
+    *,
+    mode: str = "nearest_even",
+    saturate: bool = False,
+    rng: np.random.Generator | None = None,
+) -> Any:
+    """The codes of ``x`` rounded to ``fmt``: unsigned integers (uint8/16/32/64 as fits).
+
+    Arguments as for :func:`round_to`.  For float16/float32 inputs the codes equal
+    ml_dtypes' ``x.astype(dtype).view(uint)`` (NaN codes included: e.g. 0x7E/0xFE for
+    float8_e5m2, where torch uses 0x7F/0xFF).  A scalar input gives a Python int.
+
+    Examples
+    --------
+    >>> [hex(c) for c in encode([1.0, -2.0, np.nan], "float8_e4m3fn")]
+    ['0x38', '0xc0', '0x7f']
+    """
+    fmt = get_format(fmt)
+    _check_mode(mode, rng)
+    arr, is_scalar = _as_float_array(x)
+    codes = _convert(arr, fmt, mode, bool(saturate), rng, to_codes=True)
+    return int(codes.reshape(())) if is_scalar else codes
+
+
+def decode(codes: Any, fmt: str | FloatFormat) -> Any:
+    """The values (float64) of codes of ``fmt``; a scalar code gives a Python float.
+
+    NaN codes decode to NaN: IEEE-style formats keep the payload (as numpy and ml_dtypes
+    do for float16 and bfloat16), the others give the canonical quiet NaN with the
+    code's sign bit (as ml_dtypes does).
+
+    Examples
+    --------
+    >>> decode([0x38, 0x7E, 0x7F], "float8_e4m3fn").tolist()
+    [1.0, 448.0, nan]
+    """
+    fmt = get_format(fmt)
+    is_scalar = np.ndim(codes) == 0 and not isinstance(codes, np.ndarray)
+    arr = np.asarray(codes)
+    if arr.dtype.kind not in "iu" or arr.dtype == np.bool_:
+        raise TypeError(f"decode: codes must be integers (any int or uint dtype), got dtype {arr.dtype}")
+    if arr.size and (arr.min() < 0 or int(arr.max()) >= fmt.num_codes):
+        raise ValueError(
+            f"decode: codes of {fmt.name} are integers in [0, {fmt.num_codes - 1}] ({fmt.bits} bits); "
+            f"got values from {arr.min()} to {arr.max()}"
+        )
+    with np.errstate(invalid="ignore", over="ignore"):
+        values = _decode_values(arr.astype(np.uint64), fmt, np.float64)
+    return float(values.reshape(())) if is_scalar else values
+
+
+def all_values(fmt: str | FloatFormat) -> np.ndarray:
+    """Every finite value of ``fmt``, sorted and unique (one zero), as float64.
+
+    Available for formats of at most 20 bits.
+
+    Examples
+    --------
+    >>> all_values("float4_e2m1fn").tolist()
+    [-6.0, -4.0, -3.0, -2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0]
+    """
+    fmt = get_format(fmt)
+    if fmt.bits > 20:
+        raise ValueError(f"all_values: {fmt.name} has 2**{fmt.bits} codes; formats of at most 20 bits are allowed")
+    values = decode(np.arange(fmt.num_codes, dtype=np.uint64), fmt)
+    return np.unique(values[np.isfinite(values)]) + 0.0  # +0.0 turns the -0 into +0
+
+
+def ulp(x: Any, fmt: str | FloatFormat) -> Any:
+    """Spacing of ``fmt`` at ``x``: ``2**(e - man_bits)`` with ``e = max(floor(log2|x|), emin)``.
+
+    This is the gap between the two representable numbers around ``|x|`` (Goldberg,
+    Higham): for ``2**e <= |x| < 2**(e+1)`` it is the spacing of that binade, and in the
+    subnormal range the spacing of subnormals.  At a power of two it is the spacing
+    *above* it.  Conventions: ``ulp(0) = min_subnormal`` spacing ``2**(emin - man_bits)``;
+    beyond ``max`` the same formula continues (unbounded exponent); ``ulp(±inf) = inf``;
+    ``ulp(nan) = nan``.  Returns float64 (a Python float for a scalar input).
+
+    Examples
+    --------
+    >>> ulp([1.0, 1.9, 2.0, 0.0], "float8_e4m3fn").tolist()
+    [0.125, 0.125, 0.25, 0.001953125]
+    """
+    fmt = get_format(fmt)
+    arr, is_scalar = _as_float_array(x)
+    arr = np.abs(arr.astype(np.float64))
+    _, exponent = np.frexp(arr)  # arr = m * 2**exponent with 0.5 <= m < 1
+    exponent = np.where(arr > 0, exponent - 1, fmt.emin)
+    result = np.ldexp(1.0, np.maximum(exponent, fmt.emin) - fmt.man_bits)
+    result = np.where(np.isfinite(arr), result, arr)  # inf -> inf, nan -> nan
+    return float(result) if is_scalar else result
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """The fields of one encoded value (see :func:`fields`)."""
+
+    value: float
+    code: int
+    sign: int
+    exponent: int  # biased exponent field
+    mantissa: int  # stored mantissa field
+    sign_bits: str
+    exponent_bits: str
+    mantissa_bits: str
+    bits: str
+    unbiased_exponent: int | None  # E - bias, emin for subnormals and zero, None for inf/NaN
+    kind: str  # "normal", "subnormal", "zero", "inf" or "nan"
+    format: str
+
+    def __str__(self) -> str:
+        return " | ".join(part for part in (self.sign_bits, self.exponent_bits, self.mantissa_bits) if part)
+
+
+def fields(
+    x: Any, fmt: str | FloatFormat, *, mode: str = "nearest_even", saturate: bool = False
+) -> FieldInfo | list[FieldInfo]:
+    """Split values into sign, exponent and mantissa fields, with their bit strings.
+
+    ``x`` is rounded first, as :func:`encode` does.  Returns a :class:`FieldInfo` for a
+    scalar, else a list of them (in C order).
+
+    Examples
+    --------
+    >>> f = fields(13.5, "float32")
+    >>> print(f)
+    0 | 10000010 | 10110000000000000000000
+    >>> f.exponent, f.unbiased_exponent, f.mantissa, f.kind
+    (130, 3, 5767168, 'normal')
+    """
+    fmt = get_format(fmt)
+    arr, is_scalar = _as_float_array(x)
+    codes = np.asarray(encode(arr, fmt, mode=mode, saturate=saturate), dtype=np.uint64).reshape(-1)
+    values = decode(codes, fmt)
+    is_nan, is_inf = _special_code_masks(codes, fmt)
+    p, e = fmt.man_bits, fmt.exp_bits
+    infos = []
+    for code, value, nan, inf in zip(codes.tolist(), values.tolist(), is_nan.tolist(), is_inf.tolist()):
+        sign = code >> (fmt.bits - 1) if fmt.signed else 0
+        exponent = (code >> p) & (2**e - 1)
+        mantissa = code & (2**p - 1)
+        if nan or inf:
+            kind, unbiased = ("nan" if nan else "inf"), None
+        elif exponent < fmt._emin_field or (exponent == 0 and fmt.has_subnormals):
+            kind, unbiased = ("zero" if mantissa == 0 else "subnormal"), fmt.emin
+        else:
+            kind, unbiased = "normal", exponent - fmt.bias
+        bit_string = format(code, f"0{fmt.bits}b")
+        infos.append(FieldInfo(
+            value=value, code=code, sign=sign, exponent=exponent, mantissa=mantissa,
+            sign_bits=bit_string[: int(fmt.signed)],
+            exponent_bits=bit_string[int(fmt.signed): int(fmt.signed) + e],
+            mantissa_bits=bit_string[int(fmt.signed) + e:],
+            bits=bit_string, unbiased_exponent=unbiased, kind=kind, format=fmt.name,
+        ))
+    return infos[0] if is_scalar else infos

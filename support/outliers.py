@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from support import uniform
+
 __all__ = [
     "smoothquant_scales",
     "smooth",
@@ -152,24 +154,23 @@ def smooth(x: np.ndarray, w: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.
 # --------------------------------------------------------------------------- int8 matmul
 
 
-def _absmax_int8(a: np.ndarray, axis: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Symmetric int8 codes ``round(127 a / absmax)`` and the absmax (keepdims)."""
-    absmax = np.max(np.abs(a), axis=axis, keepdims=True) if a.size else np.zeros((1, 1))
-    safe = np.where(absmax > 0, absmax, 1.0)  # an all-zero row gets codes 0
-    codes = np.clip(np.rint(a * (127.0 / safe)), -127, 127)
-    return codes, absmax
-
-
 def _int8_product(x: np.ndarray, w: np.ndarray, per_vector: bool) -> np.ndarray:
-    cx, sx = _absmax_int8(x, axis=1 if per_vector else None)
-    cw, sw = _absmax_int8(w, axis=0 if per_vector else None)
+    """``x @ w`` from symmetric absmax int8 codes (scales stored in float32)."""
+    out = np.zeros((x.shape[0], w.shape[1]))
+    if out.size == 0 or x.shape[1] == 0:
+        return out
+    qx = uniform.quantize(x, 8, axis=0 if per_vector else None, scale_dtype="float32")
+    qw = uniform.quantize(w, 8, axis=1 if per_vector else None, scale_dtype="float32")
     # The codes are integers; float64 sums of int8 products are exact (below 2**53).
-    acc = cx.astype(np.float64) @ cw.astype(np.float64)
-    return acc * (sx / 127.0) * (sw / 127.0)
+    acc = qx.codes.astype(np.float64) @ qw.codes.astype(np.float64)
+    return acc * qx.scale * qw.scale
 
 
 def int8_matmul(x: np.ndarray, w: np.ndarray, *, granularity: str = "vector") -> np.ndarray:
     """``x @ w`` computed with symmetric absmax int8 operands and exact integer accumulation.
+
+    The codes are ``round(127 x / absmax)`` (:func:`support.uniform.quantize` with 8
+    bits, float32 scales ``absmax / 127``); an all-zero row or column gets codes 0.
 
     Parameters
     ----------

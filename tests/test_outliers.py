@@ -78,10 +78,10 @@ def test_smoothquant_argument_checks():
 
 
 def test_int8_matmul_exact_on_representable_values():
-    # Codes that are exactly k * absmax / 127 are reproduced exactly.
+    # Values k * absmax / 127 get exact codes; only the float32 scale rounds.
     x = np.array([[127.0, -64.0, 1.0]]) / 127.0
     w = np.array([[127.0], [64.0], [-127.0]]) / 127.0
-    np.testing.assert_allclose(ol.int8_matmul(x, w), x @ w, rtol=1e-15)
+    np.testing.assert_allclose(ol.int8_matmul(x, w), x @ w, rtol=1e-7)
 
 
 def test_int8_matmul_handles_zero_rows():

@@ -500,83 +500,96 @@ def _check_mode(mode: str, rng: Any) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def _away_mask(b: np.ndarray, mode: str, lay: _Layout) -> np.ndarray | int:
-    """1 where the magnitude must round away from zero in a directed mode, else 0."""
-    negative = b >> (lay.width - 1)
-    return negative ^ 1 if mode == "up" else negative
+def _increment(sig: np.ndarray, s: Any, b: np.ndarray, mode: str, plan: _Plan, rng: Any, out: np.ndarray) -> None:
+    """Write into ``out`` the integer added to ``sig`` before its bits below ``s`` are cleared.
 
-
-def _increment(sig: np.ndarray, s: Any, b: np.ndarray, mode: str, plan: _Plan, rng: Any) -> Any:
-    """The integer added to ``sig`` before the bits below position ``s`` are cleared."""
-    one = plan.lay.uint(1)
-    half = (one << s) >> one
+    ``s`` (the rounding position) is a scalar or one position per element; ``b`` are the
+    input bits (for the sign in the directed modes).
+    """
+    lay = plan.lay
+    one = lay.uint(1)
     if mode == "nearest_even" and not plan.ties_away:
-        return (half - one) + ((sig >> s) & one)  # ties go to the even neighbour
-    if mode in ("nearest_even", "nearest_away"):
-        return half
-    if mode == "toward_zero":
-        return plan.lay.uint(0)
-    if mode in ("up", "down"):
-        return ((one << s) - one) * _away_mask(b, mode, plan.lay)
-    # stochastic: a uniform random integer in [0, 2**s); s <= 62 here
-    random = rng.integers(0, 2**62, size=sig.shape, dtype=np.uint64)
-    return random >> (np.uint64(62) - s)
+        np.right_shift(sig, s, out=out)  # the last kept bit: ties go to the even neighbour
+        out &= one
+        out += (one << s) >> one  # half ...
+        out -= one  # ... minus one, plus that bit
+    elif mode in ("nearest_even", "nearest_away"):
+        out[...] = (one << s) >> one  # half: ties away from zero
+    elif mode == "toward_zero":
+        out[...] = 0
+    elif mode in ("up", "down"):
+        negative = b >> lay.uint(lay.width - 1)
+        away = negative ^ one if mode == "up" else negative  # round the magnitude up?
+        np.multiply((one << s) - one, away, out=out)
+    else:  # stochastic: a uniform random integer in [0, 2**s), s <= 62
+        random = rng.integers(0, 2**62, size=sig.shape, dtype=np.uint64)
+        np.right_shift(random, np.uint64(62) - s, out=out)
 
 
-def _round_block(b: np.ndarray, plan: _Plan, mode: str, rng: Any) -> np.ndarray:
-    """Round the magnitudes of the inputs with bits ``b`` onto the target's grid.
+def _round_block(b: np.ndarray, plan: _Plan, mode: str, rng: Any, out: np.ndarray) -> None:
+    """Round the magnitudes of the inputs with bits ``b`` onto the target's grid, into ``out``.
 
-    Returns ``X``, the rounded magnitudes as *code-aligned bits*: for values at or above
-    the target's smallest normal number these are the float bits of the result; below
-    it, ``X = ((et - 1) << M) + (r << s0)`` where ``r`` counts the smallest subnormal,
-    which is linear in the target's code.  Overflow, inf and NaN are not treated here
-    (they give ``X > plan.x_max``).
+    The result ``X`` is the rounded magnitude as *code-aligned bits*: at or above the
+    target's smallest normal number ``2**emin`` these are the float bits of the result;
+    below it, ``X = ((et - 1) << M) + (r << s0)`` where ``r`` is the result in units of
+    the smallest subnormal (so ``X`` is linear in the target's code everywhere).
+    Overflow, inf and NaN are not treated here: they give ``X > plan.x_max``.
     """
     lay, s0 = plan.lay, plan.s0
-    one = lay.uint(1)
-    a = b & lay.uint(lay.abs_mask)
+    one, man_bits = lay.uint(1), lay.uint(lay.man_bits)
+    np.bitwise_and(b, lay.uint(lay.abs_mask), out=out)  # |x|
     if plan.uniform:
-        # One rounding position for every input, subnormal inputs included.
-        inc = _increment(a, lay.uint(s0), b, mode, plan, rng)
-        a += inc
-        a &= ~lay.uint(2**s0 - 1)
-        return a
-    man_bits = lay.uint(lay.man_bits)
-    exponent = a >> man_bits
-    k = np.maximum(exponent, lay.uint(plan.et))  # binade of the result's spacing
-    shift = k - exponent  # extra shift below the smallest normal binade
-    sig = (a & lay.uint(2**lay.man_bits - 1)) | ((exponent != 0).astype(lay.uint) << man_bits)
+        # The target's smallest normal binade is the input's: one rounding position for
+        # every input, subnormal inputs included (their bits are fixed point already).
+        increment = np.empty_like(out)
+        _increment(out, lay.uint(s0), b, mode, plan, rng, increment)
+        out += increment
+        out &= ~lay.uint(2**s0 - 1)
+        return
+    # Below 2**emin the target's spacing is fixed: the position moves up one bit per binade.
+    exponent = np.maximum(out >> man_bits, one)  # exponent field (1 for subnormal inputs)
+    sig = out - ((exponent - one) << man_bits)  # significand with its implicit bit
+    k = np.maximum(exponent, lay.uint(plan.et))  # exponent of the binade whose spacing applies
     if mode == "stochastic":
-        # Keep at most 62 bits of position: for tinier values, drop the significand's
-        # low bits first (the rounding probability then errs by less than 2**-62).
-        total = shift + lay.uint(s0)
+        # Keep the position <= 62: for tinier values drop the significand's low bits
+        # first (the probability of rounding up then errs by less than 2**-62).
+        total = (k - exponent) + lay.uint(s0)
         pre = np.minimum(total, lay.uint(62 + 63)) - np.minimum(total, lay.uint(62))
         sig >>= pre
         s = total - pre
     else:
-        # Below half the smallest subnormal every shift gives the same result.
-        np.minimum(shift, man_bits + lay.uint(2), out=shift)
-        s = shift + lay.uint(s0)
-    sig += _increment(sig, s, b, mode, plan, rng)
-    sig >>= s
-    k -= one
-    k <<= man_bits
-    k += sig << lay.uint(s0)
-    return k
+        # Below half the smallest subnormal every position gives the same result.
+        s = np.minimum((k - exponent) + lay.uint(s0), man_bits + lay.uint(2))
+    increment = np.empty_like(sig)
+    _increment(sig, s, b, mode, plan, rng, increment)
+    sig += increment
+    sig >>= s  # r: the result in units of the spacing of binade k
+    np.subtract(k, one, out=out)
+    out <<= man_bits
+    sig <<= lay.uint(s0)
+    out += sig
 
 
-def _special_mask(x_bits: np.ndarray, b: np.ndarray, plan: _Plan, mode: str) -> np.ndarray:
-    """Elements whose result is not the plain rounding: overflow, inf, NaN, and the rest."""
-    special = x_bits > plan.lay.uint(plan.x_max)
+def _needs_fixing(x_bits: np.ndarray, b: np.ndarray, plan: _Plan, mode: str) -> np.ndarray | None:
+    """Indices of the elements whose result is not the plain rounding, or None.
+
+    These are overflow, inf and NaN (``X > x_max``), negative inputs to unsigned formats,
+    and small inputs to formats without zero.
+    """
     fmt, lay = plan.fmt, plan.lay
+    if fmt.signed and fmt.has_zero:
+        if x_bits.max(initial=0) <= plan.x_max:  # the usual case: one cheap reduction
+            return None
+        return np.flatnonzero(x_bits > lay.uint(plan.x_max))
+    special = x_bits > lay.uint(plan.x_max)
+    a = b & lay.uint(lay.abs_mask)
     if not fmt.signed:
-        a = b & lay.uint(lay.abs_mask)
-        special |= (b >> lay.uint(lay.width - 1)).astype(bool) & ((a != 0) | (not fmt.has_zero))
+        negative = (b >> lay.uint(lay.width - 1)).astype(bool)
+        special |= negative & ((a != 0) | (not fmt.has_zero))
     if not fmt.has_zero:
-        a = b & lay.uint(lay.abs_mask)
         limit = plan.two_min_bits if mode in ("nearest_even", "nearest_away") else plan.min_bits
         special |= a < lay.uint(limit)
-    return special
+    return np.flatnonzero(special) if special.any() else None
 
 
 def _nan_codes(b: np.ndarray, fmt: FloatFormat, lay: _Layout) -> np.ndarray:
@@ -663,18 +676,19 @@ def _codes_from_bits(x_bits: np.ndarray, b: np.ndarray, plan: _Plan, out: np.nda
         out |= sign
 
 
-def _values_from_bits(x_bits: np.ndarray, b: np.ndarray, plan: _Plan) -> np.ndarray:
+def _values_from_bits(x_bits: np.ndarray, b: np.ndarray, plan: _Plan) -> None:
     """Turn rounded magnitudes (code-aligned bits) into signed float bits, in place."""
     fmt, lay = plan.fmt, plan.lay
+    values = x_bits.view(lay.float)
     if not plan.uniform and fmt.has_subnormals:
-        # Below 2**emin, X + 2**M is the float 2**emin + |result|: subtract 2**emin.
+        # Below 2**emin, X + 2**M are the bits of the float 2**emin + |result|, from
+        # which 2**emin is subtracted exactly (mask arithmetic: no branches).
         below = x_bits < lay.uint(plan.min_bits)
-        np.add(x_bits, lay.uint(2**lay.man_bits), out=x_bits, where=below)
-        np.subtract(x_bits.view(lay.float), lay.float(fmt.min_normal), out=x_bits.view(lay.float), where=below)
-    x_bits |= b & ~lay.uint(lay.abs_mask)
+        x_bits += below * lay.uint(2**lay.man_bits)
+        values -= below * lay.float(fmt.min_normal)
+    x_bits |= b & ~lay.uint(lay.abs_mask)  # the sign
     if fmt.nan == "fnuz" or not fmt.signed:
-        x_bits.view(lay.float)[...] += lay.float(0.0)  # -0 + 0 = +0; nothing else changes
-    return x_bits
+        values += lay.float(0.0)  # -0 + 0 = +0; nothing else changes
 
 
 def _decode_values(codes: np.ndarray, fmt: FloatFormat, float_dtype: type) -> np.ndarray:
@@ -745,35 +759,32 @@ def _convert_quietly(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool,
         if to_codes:
             return values.view(np.uint64 if width == 64 else np.uint32).copy()
         return values.astype(out_float, copy=True)
-    if x.dtype == np.float32 and _fits_float32(fmt) and fmt.man_bits <= 22 and fmt.emin >= -126 and mode != "stochastic":
-        lay = _L32
-    else:
-        lay, x = _L64, x.astype(np.float64)
+    use_float32 = (x.dtype == np.float32 and _fits_float32(fmt) and fmt.man_bits <= 22
+                   and fmt.emin >= -126 and mode != "stochastic")
+    lay = _L32 if use_float32 else _L64
     plan = _plan(fmt, lay)
-    bits = np.ascontiguousarray(x).reshape(-1).view(lay.uint)
-    if to_codes:
-        out = np.empty(bits.shape, _code_dtype(fmt))
-    else:
-        out = np.empty(bits.shape, lay.float)
-    out_bits = out if to_codes else out.view(lay.uint)
+    bits = np.ascontiguousarray(x, dtype=lay.float).reshape(-1).view(lay.uint)
+    out = np.empty(bits.shape, _code_dtype(fmt) if to_codes else lay.uint)
+    x_bits = np.empty(min(_BLOCK, bits.size), lay.uint)
     for start in range(0, bits.size, _BLOCK):
         b = bits[start:start + _BLOCK]
-        x_bits = _round_block(b, plan, mode, rng)
-        special = _special_mask(x_bits, b, plan, mode)
-        index = np.flatnonzero(special) if special.any() else None
+        block = out[start:start + _BLOCK]
+        # Values are rounded in the output block itself; codes in a scratch block.
+        work = x_bits[: b.size] if to_codes else block
+        _round_block(b, plan, mode, rng, work)
+        index = _needs_fixing(work, b, plan, mode)
         if index is not None:
-            special_codes = _special_codes(b[index], x_bits[index], plan, mode, saturate)
-        block = out_bits[start:start + _BLOCK]
+            special_codes = _special_codes(b[index], work[index], plan, mode, saturate)
         if to_codes:
-            _codes_from_bits(x_bits, b, plan, block)
+            _codes_from_bits(work, b, plan, block)
             if index is not None:
                 block[index] = special_codes.astype(block.dtype)
         else:
-            block[...] = _values_from_bits(x_bits, b, plan)
+            _values_from_bits(work, b, plan)
             if index is not None:
                 block.view(lay.float)[index] = _decode_values(special_codes, fmt, lay.float)
     if not to_codes:
-        out = out.astype(out_float, copy=False)
+        out = out.view(lay.float).astype(out_float, copy=False)
     return out.reshape(x.shape)
 
 

@@ -130,3 +130,38 @@ def test_int8_argument_checks():
         ol.llm_int8_matmul(np.ones(2), np.ones((2, 2)))
     with pytest.raises(TypeError, match="real numbers"):
         ol.llm_int8_matmul(np.ones((2, 2), dtype=complex), np.ones((2, 2)))
+
+
+# ----------------------------------------------------------------------------- AWQ
+
+
+def _salient_layer(seed=0):
+    rng = np.random.default_rng(seed)
+    gain = np.ones(128)
+    gain[rng.choice(128, 4, replace=False)] = 30.0  # a few salient input channels
+    x = rng.standard_normal((128, 128)) * gain
+    w = rng.standard_normal((128, 32))
+    return x, w
+
+
+def test_awq_alpha_zero_is_round_to_nearest_and_search_improves_it():
+    from support import uniform
+
+    x, w = _salient_layer()
+    r = ol.awq_search(x, w, 3, group_size=32)
+    rtn = uniform.fake_quantize(w, 3, axis=0, group_size=32, symmetric=False)
+    np.testing.assert_allclose(r.errors[0], np.mean((x @ rtn - x @ w) ** 2))
+    assert r.alpha > 0
+    assert r.errors.min() < 0.7 * r.errors[0]
+    np.testing.assert_allclose(np.mean((x @ r.weight - x @ w) ** 2), r.errors.min())
+    np.testing.assert_allclose(r.scales.max() * r.scales.min(), 1.0)
+    np.testing.assert_array_equal(r.alphas, np.arange(20) / 20)
+
+
+def test_awq_argument_checks():
+    x, w = _salient_layer()
+    with pytest.raises(ValueError, match="n_grid"):
+        ol.awq_search(x, w, 4, n_grid=0)
+    x[:, 5] = 0.0
+    with pytest.raises(ValueError, match="non-zero activation"):
+        ol.awq_search(x, w, 4)

@@ -1,0 +1,80 @@
+"""Tests for support.metrics: one definition of each error metric."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from support.metrics import cosine_similarity, mse, rel_error, sqnr_db
+
+
+def test_mse_matches_definition():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(8, 16)), rng.normal(size=(8, 16))
+    assert mse(a, b) == pytest.approx(np.mean((a - b) ** 2), rel=1e-15)
+    assert mse(a, a) == 0.0
+    assert isinstance(mse(a, b), float)
+
+
+def test_sqnr_db_definition_and_6db_per_bit():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=10_000)
+    noise = 0.1 * rng.normal(size=x.shape)
+    expected = 10 * np.log10(np.sum(x**2) / np.sum(noise**2))
+    assert sqnr_db(x, x + noise) == pytest.approx(expected, rel=1e-12)
+    # halving the noise amplitude adds 20 log10(2) = 6.02 dB
+    assert sqnr_db(x, x + noise / 2) - sqnr_db(x, x + noise) == pytest.approx(6.0206, abs=1e-3)
+
+
+def test_sqnr_db_exact_and_degenerate():
+    assert sqnr_db([1.0, 2.0], [1.0, 2.0]) == math.inf
+    assert sqnr_db([0.0, 0.0], [0.0, 0.0]) == math.inf
+    assert sqnr_db([0.0, 0.0], [0.0, 1.0]) == -math.inf
+
+
+def test_rel_error_definition():
+    assert rel_error([3.0, 4.0], [3.0, 4.5]) == pytest.approx(0.1)
+    m = np.arange(6.0).reshape(2, 3) + 1
+    assert rel_error(m, 1.1 * m) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="all zeros"):
+        rel_error([0.0, 0.0], [1.0, 0.0])
+
+
+def test_cosine_similarity_flat_and_axis():
+    assert cosine_similarity([1.0, 0.0], [0.0, 3.0]) == pytest.approx(0.0)
+    assert cosine_similarity([[1.0, 2.0]], [[2.0, 4.0]]) == pytest.approx(1.0)
+    rows = cosine_similarity([[1.0, 0.0], [0.0, 2.0]], [[2.0, 0.0], [0.0, -1.0]], axis=1)
+    np.testing.assert_allclose(rows, [1.0, -1.0])
+    cols = cosine_similarity([[1.0, 0.0], [1.0, 2.0]], [[1.0, 0.0], [1.0, 2.0]], axis=0)
+    np.testing.assert_allclose(cols, [1.0, 1.0])
+
+
+@pytest.mark.parametrize("metric", [mse, sqnr_db, rel_error, cosine_similarity])
+def test_shapes_must_match(metric):
+    with pytest.raises(ValueError, match="same shape"):
+        metric(np.ones(4), np.ones((2, 2)))
+
+
+@pytest.mark.parametrize("metric", [mse, sqnr_db, rel_error, cosine_similarity])
+def test_nan_rejected(metric):
+    with pytest.raises(ValueError, match="NaN"):
+        metric([1.0, np.nan], [1.0, 2.0])
+    with pytest.raises(ValueError, match="NaN"):
+        metric([1.0, 2.0], [np.nan, 2.0])
+
+
+def test_bad_inputs():
+    with pytest.raises(TypeError, match="real numbers"):
+        mse(["a", "b"], ["a", "b"])
+    with pytest.raises(TypeError, match="complex"):
+        mse([1j], [1j])
+    with pytest.raises(ValueError, match="empty"):
+        mse([], [])
+    with pytest.raises(ValueError, match="zero norm"):
+        cosine_similarity([0.0, 0.0], [1.0, 1.0])
+    with pytest.raises(ValueError, match="out of range"):
+        cosine_similarity([1.0], [1.0], axis=3)
+    with pytest.raises(TypeError, match="axis"):
+        cosine_similarity([1.0], [1.0], axis=0.5)

@@ -12,7 +12,9 @@ digit (catastrophic cancellation).  Two stable alternatives:
 
 Every function computes in the dtype of its input (float16, float32, float64, or
 an ml_dtypes type such as bfloat16), so that the rounding errors of that
-precision are what you see; integers are converted to float64 first.  The
+precision are what you see; integers are converted to float64 first.  The sums
+of the two formulas use numpy's pairwise summation along the samples, whatever
+the memory layout, so a result does not depend on how the array is stored.  The
 Welford loop runs over the samples along ``axis`` and is vectorised over every
 other axis, so a batch of many independent sequences costs one Python loop.
 
@@ -96,6 +98,13 @@ def _check_ddof(ddof: int, n: int) -> None:
 # --------------------------------------------------------------------------- one-shot formulas
 
 
+def _samples_last(arr: np.ndarray, axis: int) -> np.ndarray:
+    """The samples along the last, contiguous axis, so that ``np.sum(..., axis=-1)``
+    uses numpy's pairwise summation whatever the input's memory layout (summing
+    along a non-contiguous axis would add the samples one by one)."""
+    return np.ascontiguousarray(np.moveaxis(arr, axis, -1))
+
+
 def naive_variance(x: ArrayLike, axis: int = 0) -> np.ndarray:
     """The textbook formula ``mean(x²) − mean(x)²``, in the dtype of ``x``.
 
@@ -125,9 +134,10 @@ def naive_variance(x: ArrayLike, axis: int = 0) -> np.ndarray:
     """
     arr = _as_float(x, "x")
     axis = _check_axis(arr, axis, "x")
-    n = arr.shape[axis]
-    mean = np.sum(arr, axis=axis) / arr.dtype.type(n)
-    mean_sq = np.sum(arr * arr, axis=axis) / arr.dtype.type(n)
+    arr = _samples_last(arr, axis)
+    n = arr.shape[-1]
+    mean = np.sum(arr, axis=-1) / arr.dtype.type(n)
+    mean_sq = np.sum(arr * arr, axis=-1) / arr.dtype.type(n)
     return np.asarray(mean_sq - mean * mean)
 
 
@@ -156,11 +166,12 @@ def two_pass_variance(x: ArrayLike, axis: int = 0, ddof: int = 0) -> np.ndarray:
     """
     arr = _as_float(x, "x")
     axis = _check_axis(arr, axis, "x")
-    n = arr.shape[axis]
+    arr = _samples_last(arr, axis)
+    n = arr.shape[-1]
     _check_ddof(ddof, n)
-    mean = np.sum(arr, axis=axis, keepdims=True) / arr.dtype.type(n)
+    mean = np.sum(arr, axis=-1, keepdims=True) / arr.dtype.type(n)
     dev = arr - mean
-    return np.asarray(np.sum(dev * dev, axis=axis) / arr.dtype.type(n - ddof))
+    return np.asarray(np.sum(dev * dev, axis=-1) / arr.dtype.type(n - ddof))
 
 
 # --------------------------------------------------------------------------- Welford

@@ -38,8 +38,9 @@ scale that is actually stored.  Scale arrays are returned as float64 arrays
 whose values are exactly representable in ``scale_dtype``.
 
 Special cases: a group of all zeros gets ``scale = 1`` (and ``zero_point = 0``),
-so dequantization gives exact zeros and never divides by zero; NaN or infinite
-inputs raise ``ValueError``.
+so dequantization gives exact zeros and never divides by zero (1-bit symmetric
+quantization, which has no zero code and never divides, gives such a group
+``scale = mean|x| = 0`` instead); NaN or infinite inputs raise ``ValueError``.
 
 >>> import numpy as np
 >>> x = np.array([-3.5, -1.2, 0.0, 1.25, 1.75])
@@ -85,11 +86,11 @@ _MSE_BATCH_VALUES = 1 << 22
 # --------------------------------------------------------------------------- checks
 
 
-def _check_bits(bits: object, low: int = MIN_BITS, high: int = MAX_BITS) -> int:
+def _check_bits(bits: object, low: int = MIN_BITS, high: int = MAX_BITS, name: str = "bits") -> int:
     if isinstance(bits, bool) or not isinstance(bits, numbers.Integral):
-        raise TypeError(f"bits must be an integer from {low} to {high}, got {bits!r}")
+        raise TypeError(f"{name} must be an integer from {low} to {high}, got {bits!r}")
     if not low <= bits <= high:
-        raise ValueError(f"bits must be an integer from {low} to {high}, got {bits}")
+        raise ValueError(f"{name} must be an integer from {low} to {high}, got {bits}")
     return int(bits)
 
 
@@ -345,7 +346,9 @@ def _row_params(rows: np.ndarray, bits: int, symmetric: bool, restricted: bool,
                 "scale); clip must be 'absmax' or 'mse', not a ratio"
             )
         mean_abs = np.abs(rows).mean(axis=1)
+        # No code means 0 here, so an all-zero group needs scale 0 to come back as zeros.
         scale = _round_scale(np.where(mean_abs == 0, 1.0, mean_abs), scale_dtype)
+        scale = np.where(mean_abs == 0, 0.0, scale)
         return scale, np.zeros(scale.shape, dtype=np.int64)
     lo, hi = _row_range(rows, symmetric)
     if clip == "absmax":
@@ -396,7 +399,7 @@ def scale_zero_point(
     Returns
     -------
     scale : numpy.ndarray of float64
-        Positive; 1 for an all-zero channel.
+        Positive; 1 for an all-zero channel (0 for 1-bit symmetric).
     zero_point : numpy.ndarray of int64
         0 for symmetric quantization.
 
@@ -427,7 +430,10 @@ def _check_params(x: np.ndarray, scale: ArrayLike, zero_point: ArrayLike, bits: 
     """Validate scale/zero-point given by the caller and broadcast-check them against ``x``."""
     scale = np.asarray(scale, dtype=np.float64)
     zero_point = np.asarray(zero_point)
-    if not (np.isfinite(scale).all() and (scale > 0).all()):
+    if symmetric and bits == 1:  # sign quantization never divides by the scale
+        if not (np.isfinite(scale).all() and (scale >= 0).all()):
+            raise ValueError("scale must be finite and non-negative everywhere")
+    elif not (np.isfinite(scale).all() and (scale > 0).all()):
         raise ValueError("scale must be finite and positive everywhere")
     if not np.issubdtype(zero_point.dtype, np.integer):
         if not np.all(np.asarray(zero_point, dtype=np.float64) % 1 == 0):
@@ -871,7 +877,7 @@ def accumulator_overflow(a_codes: ArrayLike, b_codes: ArrayLike, acc_bits: int =
     >>> accumulator_overflow(a, a, acc_bits=16)  # 127*127 = 16129; twice that > 32767
     AccumulatorOverflow(k=3, row=0, col=0, partial_sum=48387)
     """
-    acc_bits = _check_bits(acc_bits, 2, 64)
+    acc_bits = _check_bits(acc_bits, 2, 64, name="acc_bits")
     a = np.asarray(a_codes)
     b = np.asarray(b_codes)
     for name, arr in (("a_codes", a), ("b_codes", b)):

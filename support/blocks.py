@@ -79,14 +79,28 @@ FLOAT32_MIN_NORMAL = 2.0**-126
 
 
 def _as_float32(x: object) -> np.ndarray:
-    """``x`` as float32 (both reference libraries quantize float32 or bfloat16 data)."""
+    """``x`` as float32 (both reference libraries quantize float32 or bfloat16 data).
+
+    Accepts integers, float16/32/64 and the ml_dtypes float types (bfloat16, ...); a
+    finite value beyond the float32 range raises instead of turning into inf.
+    """
     arr = np.asarray(x)
-    if arr.dtype == bool or arr.dtype == object or arr.dtype.kind in "cmMSUV":
-        raise TypeError(f"x must hold real numbers (integer or float), got dtype {arr.dtype}")
+    dtype = arr.dtype
+    if not (dtype.kind in "iuf" or dtype.name in formats.FORMATS):
+        raise TypeError(
+            f"x must hold real numbers (integers, float16/32/64 or an ml_dtypes float), "
+            f"got dtype {dtype}"
+        )
     if arr.ndim == 0:
         raise ValueError("x must have at least one dimension, got a scalar")
     with np.errstate(over="ignore"):
-        return arr.astype(np.float32)
+        out = arr.astype(np.float32)
+    if dtype.kind == "f" and np.any(np.isinf(out) & np.isfinite(arr)):
+        raise ValueError(
+            f"x has finite values beyond the float32 range (|x| > {np.finfo(np.float32).max:.4g}); "
+            "block formats quantize float32 data"
+        )
+    return out
 
 
 def _positive_int(value: object, name: str) -> int:

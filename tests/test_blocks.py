@@ -212,6 +212,19 @@ def test_mx_argument_checks():
         mx_quantize(np.ones(32, dtype=complex))
     with pytest.raises(ValueError, match="scalar"):
         mx_quantize(np.float32(1.0))
+    with pytest.raises(ValueError, match="float32 range"):
+        mx_quantize(np.full(32, 1e39))
+    with pytest.raises(TypeError, match="real numbers"):
+        mx_quantize(np.ones(32, dtype=bool))
+
+
+def test_mx_accepts_bfloat16_and_integers():
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    x = np.linspace(-3, 3, 32).astype(ml_dtypes.bfloat16)
+    np.testing.assert_array_equal(
+        mx_quantize(x).element_codes, mx_quantize(x.astype(np.float32)).element_codes
+    )
+    np.testing.assert_array_equal(mx_quantize(np.arange(32), "int8").dequantize()[:3], [0, 1, 2])
 
 
 # ----------------------------------------------------------------------------- NVFP4

@@ -19,7 +19,10 @@ block are deferred and applied at once, which gives the same result up to roundi
 The quantization grid is :func:`support.uniform.scale_zero_point` with ``axis=0``
 (one scale per output row) over a group of ``group_size`` input columns, computed
 when the group starts from the weights as they are *then*, after the updates from
-the columns already quantized; this is what the reference implementation does.
+the columns already quantized, as the reference implementation does.  (The reference
+reads slightly stale weights when a group starts inside a lazy batch, i.e. when
+``block_size`` is not a divisor of ``group_size``; here every group start is also a
+batch boundary, so the result never depends on ``block_size``.)
 """
 
 from __future__ import annotations
@@ -119,7 +122,8 @@ def _block_bounds(n: int, block_size: int, group_size: int) -> list[tuple[int, i
     return list(zip(starts, starts[1:] + [n]))
 
 
-def _code_dtype(bits: int, symmetric: bool) -> np.dtype:
+def _code_dtype(symmetric: bool) -> np.dtype:
+    """Codes of at most 8 bits: int8 when symmetric, uint8 otherwise (as support.uniform)."""
     return np.dtype(np.int8 if symmetric else np.uint8)
 
 
@@ -288,7 +292,7 @@ def gptq_quantize(
 
     inverse = np.argsort(order)
     group_index = (np.arange(n_in) // group)[inverse]
-    codes = codes[:, inverse].astype(_code_dtype(bits, symmetric))
+    codes = codes[:, inverse].astype(_code_dtype(symmetric))
     weight = uniform.dequantize_with(codes, scale[:, group_index], zero_point[:, group_index])
     return GPTQResult(
         weight=weight, codes=codes, scale=scale, zero_point=zero_point, group_index=group_index,

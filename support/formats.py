@@ -319,6 +319,7 @@ class FloatFormat:
         return dtype if isinstance(dtype, torch.dtype) else None
 
 
+@functools.lru_cache(maxsize=None)
 def _ieee_width(fmt: FloatFormat) -> int | None:
     """16, 32 or 64 when ``fmt`` is IEEE binary16/32/64, else None."""
     for width, (e, m) in {16: (5, 10), 32: (8, 23), 64: (11, 52)}.items():
@@ -411,6 +412,15 @@ _L64 = _Layout(np.float64, np.uint64, 64, 52, 1023)
 _BLOCK = 16384
 
 
+@functools.lru_cache(maxsize=None)
+def _constant(value: int, dtype: type) -> np.ndarray:
+    """A read-only block of ``value``: numpy's min/max run much faster against arrays."""
+    block = np.full(_BLOCK, value, dtype)
+    block.flags.writeable = False
+    return block
+
+
+@functools.lru_cache(maxsize=None)
 def _fits_float32(fmt: FloatFormat) -> bool:
     """Whether every value of ``fmt`` is exactly a float32."""
     return fmt.man_bits <= 23 and fmt.emax <= 127 and fmt.emin - (fmt.man_bits if fmt.has_subnormals else 0) >= -149
@@ -547,9 +557,11 @@ def _round_block(b: np.ndarray, plan: _Plan, mode: str, rng: Any, out: np.ndarra
         out &= ~lay.uint(2**s0 - 1)
         return
     # Below 2**emin the target's spacing is fixed: the position moves up one bit per binade.
-    exponent = np.maximum(out >> man_bits, one)  # exponent field (1 for subnormal inputs)
+    # (np.maximum is much faster against an array than against a scalar.)
+    n = b.size
+    exponent = np.maximum(out >> man_bits, _constant(1, lay.uint)[:n])  # 1 for subnormal inputs
     sig = out - ((exponent - one) << man_bits)  # significand with its implicit bit
-    k = np.maximum(exponent, lay.uint(plan.et))  # exponent of the binade whose spacing applies
+    k = np.maximum(exponent, _constant(plan.et, lay.uint)[:n])  # binade whose spacing applies
     if mode == "stochastic":
         # Keep the position <= 62: for tinier values drop the significand's low bits
         # first (the probability of rounding up then errs by less than 2**-62).
@@ -559,7 +571,7 @@ def _round_block(b: np.ndarray, plan: _Plan, mode: str, rng: Any, out: np.ndarra
         s = total - pre
     else:
         # Below half the smallest subnormal every position gives the same result.
-        s = np.minimum((k - exponent) + lay.uint(s0), man_bits + lay.uint(2))
+        s = np.minimum((k - exponent) + lay.uint(s0), _constant(lay.man_bits + 2, lay.uint)[:n])
     increment = np.empty_like(sig)
     _increment(sig, s, b, mode, plan, rng, increment)
     sig += increment
@@ -683,9 +695,11 @@ def _values_from_bits(x_bits: np.ndarray, b: np.ndarray, plan: _Plan) -> None:
     if not plan.uniform and fmt.has_subnormals:
         # Below 2**emin, X + 2**M are the bits of the float 2**emin + |result|, from
         # which 2**emin is subtracted exactly (mask arithmetic: no branches).
-        below = x_bits < lay.uint(plan.min_bits)
-        x_bits += below * lay.uint(2**lay.man_bits)
-        values -= below * lay.float(fmt.min_normal)
+        below = (x_bits < lay.uint(plan.min_bits)).astype(lay.uint)
+        below <<= lay.uint(lay.man_bits)
+        x_bits += below  # + 2**M where below
+        below >>= lay.uint(lay.man_bits)
+        values -= below.astype(lay.float) * lay.float(fmt.min_normal)
     x_bits |= b & ~lay.uint(lay.abs_mask)  # the sign
     if fmt.nan == "fnuz" or not fmt.signed:
         values += lay.float(0.0)  # -0 + 0 = +0; nothing else changes

@@ -868,10 +868,10 @@ def round_to(
     >>> round_to(1 + 2**-4 + 2**-40, "float8_e4m3fn")   # one rounding; ml_dtypes gives 1.0
     1.125
     >>> round_to(np.float32([0.1, 1e6, -3e-3]), "float8_e5m2").tolist()
-    [0.09375, inf, -0.0030517578125]
-    >>> rng = np.random.default_rng(0)
-    >>> float(round_to(np.full(100_000, 1.1), "float4_e2m1fn", mode="stochastic", rng=rng).mean())
-    1.10123
+    [0.09375, inf, -0.0029296875]
+    >>> r = round_to(np.full(100_000, 1.1), "float4_e2m1fn", mode="stochastic", rng=np.random.default_rng(0))
+    >>> sorted(set(r.tolist())), round(float(r.mean()), 2)   # 1.0 or 1.5, unbiased on average
+    ([1.0, 1.5], 1.1)
     """
     fmt = get_format(fmt)
     _check_mode(mode, rng)

@@ -444,6 +444,13 @@ def test_fields():
 # --------------------------------------------------------------------------------------
 
 
+def test_docstring_examples():
+    import doctest
+
+    result = doctest.testmod(F, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 10
+
+
 def test_bad_inputs_raise_helpful_errors():
     with pytest.raises(ValueError, match="registered formats are .*float8_e4m3fn"):
         get_format("float8")

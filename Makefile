@@ -35,7 +35,7 @@ test-book: setup
 
 # The .md files are the sources: each .ipynb is rewritten from its .md, without outputs.
 sync: setup
-	$(BIN)/jupytext --quiet --to ipynb $(foreach d,$(NOTEBOOK_DIRS),$(wildcard $(d)/*.md))
+	$(BIN)/jupytext --quiet --update --to ipynb $(foreach d,$(NOTEBOOK_DIRS),$(wildcard $(d)/*.md))
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

@@ -17,8 +17,8 @@ Only the light helpers are imported here; import the others by name, e.g.
 ``from support import formats``.
 """
 
-from support.notebook import glue, on_colab
+from support.notebook import glue, on_colab, table
 
 __version__ = "0.1.0"
 
-__all__ = ["glue", "on_colab", "__version__"]
+__all__ = ["glue", "table", "on_colab", "__version__"]

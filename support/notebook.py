@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import numbers
 import sys
+from typing import Iterable, Sequence
 
-__all__ = ["glue", "on_colab", "torch_device"]
+__all__ = ["glue", "table", "on_colab", "torch_device"]
 
 
 def _format(value: object, fmt: str | None) -> str:
@@ -36,7 +37,7 @@ def _format(value: object, fmt: str | None) -> str:
     return format(plain, fmt)
 
 
-def glue(name: str, value: object, fmt: str | None = None, *, display: bool = False) -> str:
+def glue(name: str, value: object, fmt: str | None = None, *, display: bool = False) -> None:
     """Store a pre-formatted string under ``name`` for the prose to paste.
 
     Parameters
@@ -50,15 +51,12 @@ def glue(name: str, value: object, fmt: str | None = None, *, display: bool = Fa
     display : bool
         Also show the value in the cell output.
 
-    Returns
-    -------
-    str
-        The string that was glued, so that a cell can print or assert on it.
+    Returns nothing, so that a cell ending in ``glue(...)`` shows no output;
+    use :func:`format` on the value if the cell needs the string too.
 
     Examples
     --------
-    >>> glue("eps_fp16", 2**-10, fmt=".3g")
-    '0.000977'
+    >>> glue("eps_fp16", 2**-10, fmt=".3g")   # the prose shows 0.000977
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"glue: name must be an identifier-like string, got {name!r}")
@@ -68,9 +66,46 @@ def glue(name: str, value: object, fmt: str | None = None, *, display: bool = Fa
     except ImportError:  # Colab, Binder, plain Python: nothing to glue into
         if display:
             print(text)
-        return text
+        return
     _myst_glue(name, text, display=display)
-    return text
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[object]], *, align: str | None = None):
+    """A Markdown table of computed values, displayable in a notebook and in the book.
+
+    Parameters
+    ----------
+    header : sequence of str
+        Column titles.
+    rows : iterable of sequences
+        One sequence per row; each value is shown with :func:`str`, so format
+        numbers before passing them (a table, like the prose, shows what you chose).
+    align : str, optional
+        One character per column: ``l``, ``c`` or ``r`` (default: left).
+
+    Returns
+    -------
+    IPython.display.Markdown
+        Shown when it is the last value of a cell; ``.data`` is the Markdown text.
+
+    Examples
+    --------
+    >>> table(["format", "bits"], [["float16", 16], ["bfloat16", 16]]).data.splitlines()[1]
+    '| :-- | :-- |'
+    """
+    from IPython.display import Markdown
+
+    header = [str(h) for h in header]
+    rows = [[str(v).replace("|", "\\|") for v in row] for row in rows]
+    if any(len(row) != len(header) for row in rows):
+        raise ValueError(f"table: every row needs {len(header)} values, one per column of {header}")
+    align = align or "l" * len(header)
+    if len(align) != len(header) or set(align) - set("lcr"):
+        raise ValueError(f"table: align needs one of l, c, r per column ({len(header)}), got {align!r}")
+    rule = {"l": ":--", "c": ":-:", "r": "--:"}
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(rule[a] for a in align) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return Markdown("\n".join(lines))
 
 
 def on_colab() -> bool:

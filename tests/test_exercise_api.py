@@ -102,6 +102,20 @@ def test_function_runs_cases_and_catches_exceptions():
     assert "Expected a function" in chk.evaluate(4).message
 
 
+def test_function_cases_can_require_an_exception():
+    def checked_sqrt(x):
+        if x < 0:
+            raise ValueError("negative")
+        return x**0.5
+
+    chk = Function([((4,), 2.0), ((-1,), ValueError)])
+    assert chk.evaluate(checked_sqrt).status is Status.CORRECT
+    r = chk.evaluate(lambda x: abs(x) ** 0.5)
+    assert r.status is Status.INCORRECT and "should raise ValueError" in r.message
+    r = chk.evaluate(lambda x: 1 / 0)
+    assert r.status is Status.INCORRECT and "ZeroDivisionError" in r.message
+
+
 def test_explain_is_self_checked():
     chk = Explain("Because of rounding.", ["rounding"])
     assert chk.evaluate("it is because the sum is rounded each time").status is Status.SELF_CHECK

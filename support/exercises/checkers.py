@@ -274,7 +274,9 @@ class Function(Checker):
     Parameters
     ----------
     cases : sequence of (args, expected)
-        ``args`` is a tuple of positional arguments.
+        ``args`` is a tuple of positional arguments; ``expected`` is the
+        return value, or an exception class that the call must raise
+        (e.g. ``((300, 8), ValueError)`` for an out-of-range input).
     compare : callable, optional
         ``compare(expected) -> Checker`` building the checker for one output;
         default: exact :class:`Number` for numbers, :class:`Array` for arrays,
@@ -298,18 +300,22 @@ class Function(Checker):
             return _wrong(f"Expected a function, got {type(answer).__name__}.")
         for args, expected in self.cases:
             shown = ", ".join(repr(a) for a in args)
+            must_raise = isinstance(expected, type) and issubclass(expected, Exception)
             try:
                 out = answer(*args)
             except NotImplementedError:
                 return Result(Status.NOT_ATTEMPTED, "Your function still raises `NotImplementedError`: write its body.")
             except Exception as exc:
+                if must_raise and isinstance(exc, expected):
+                    continue
                 return _wrong(f"`f({shown})` raised {type(exc).__name__}: {exc}.")
             if is_placeholder(out):
                 return Result(Status.NOT_ATTEMPTED, "Your function returns `___`: write its body.")
+            if must_raise:
+                return _wrong(f"`f({shown})` returned {out!r}; it should raise {expected.__name__}.")
             checker = self._checker_for(expected)
             if checker is None:
-                ok = out == expected
-                if not ok:
+                if out != expected:
                     return _wrong(f"`f({shown})` returned {out!r}, expected {expected!r}.")
                 continue
             result = checker.evaluate(out)

@@ -326,9 +326,8 @@ def test_error_within_half_step_inside_the_range(x, bits, symmetric, clip):
 @given(x=_tensors, bits=st.integers(1, 16), symmetric=st.booleans(), group=st.booleans())
 def test_requantizing_the_dequantized_tensor_gives_the_same_codes(x, bits, symmetric, group):
     kwargs = dict(group_size=1) if group else dict(axis=0)
-    q = U.quantize(x, bits, symmetric=symmetric, **kwargs)
-    scale = np.repeat(q.scale, 1, axis=1) if group else q.scale
-    codes = U.quantize_with(q.dequantize(), scale, q.zero_point, bits, symmetric=symmetric)
+    q = U.quantize(x, bits, symmetric=symmetric, **kwargs)  # group_size=1: scale has x's shape
+    codes = U.quantize_with(q.dequantize(), q.scale, q.zero_point, bits, symmetric=symmetric)
     np.testing.assert_array_equal(codes, q.codes)
 
 

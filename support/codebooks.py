@@ -289,7 +289,8 @@ def _scale_and_code(flat: np.ndarray, codebook: np.ndarray, block_size: int) -> 
     absmax, codes = [], []
     for block in _blocks(flat, block_size):
         amax = np.abs(block).max(axis=1)
-        reciprocal = np.float32(1) / np.maximum(amax, np.float32(1e-38))  # all-zero block -> codes of 0
+        # bitsandbytes clamps the absmax to 1e-38: an all-zero block gets the code of 0.0
+        reciprocal = np.float32(1) / np.maximum(amax, np.float32(1e-38))
         scaled = np.clip(block * reciprocal[:, None], np.float32(-1), np.float32(1))
         absmax.append(amax)
         codes.append(nearest_code(scaled, codebook).ravel())
@@ -395,9 +396,12 @@ def quantize_blockwise(
     clamped to [-1, 1]) and every value gets the nearest level
     (:func:`nearest_code`).  For NF4 and FP4 with float32 input and whole
     blocks the codes are bit-identical to ``bitsandbytes.functional.quantize_4bit``
-    on CPU.  An all-zero block gets absmax 0 and the code of 0.0.
+    on CPU (bitsandbytes 0.50.2; in a partial last block it divides by the
+    absmax instead, which can differ within an ulp of a midpoint).  An all-zero
+    block gets absmax 0 and the code of 0.0.
 
-    Double quantization (QLoRA): the float32 scales minus their mean are
+    Double quantization (QLoRA): the float32 scales minus their mean (computed
+    in float64, rounded to float32; torch's float32 mean can differ by an ulp) are
     quantized with the 8-bit :func:`dynamic_map` in blocks of
     ``double_quant_block_size`` (their own absmax in float32).  As in
     bitsandbytes, the codes are computed with the exact scales and
@@ -442,9 +446,11 @@ def quantize_blockwise(
         absmax_quantized = quantize_blockwise(absmax - offset, dynamic_map(), double_quant_block_size)
         absmax = absmax_quantized.dequantize() + offset
         offset = float(offset)
-    cb.flags.writeable = False
+    codes, absmax = codes.reshape(arr.shape), absmax.astype(np.float32)
+    for array in (codes, absmax, cb):
+        array.flags.writeable = False
     return BlockwiseQuantized(
-        codes=codes.reshape(arr.shape), absmax=absmax.astype(np.float32), codebook=cb,
+        codes=codes, absmax=absmax, codebook=cb,
         block_size=block_size, shape=tuple(arr.shape), absmax_quantized=absmax_quantized,
         absmax_offset=offset,
     )

@@ -255,14 +255,30 @@ def _param_shape(shape: tuple[int, ...], axis: int | None, group_size: int | Non
     return tuple(n // group_size if k == axis else n for k, n in enumerate(shape))
 
 
+def _moved_shape(shape: tuple[int, ...], axis: int, to_front: bool) -> tuple[int, ...]:
+    """The shape after ``np.moveaxis(x, axis, 0 if to_front else -1)``."""
+    rest = shape[:axis] + shape[axis + 1:]
+    return (shape[axis],) + rest if to_front else rest + (shape[axis],)
+
+
 def _rows_to_params(values: np.ndarray, shape: tuple[int, ...], axis: int | None,
                     group_size: int | None) -> np.ndarray:
     """Inverse of :func:`_to_rows` for one value per row."""
     if axis is None or group_size is None:
         return values.reshape(_param_shape(shape, axis, group_size))
-    moved = np.moveaxis(np.empty(shape, dtype=np.int8), axis, -1).shape
+    moved = _moved_shape(shape, axis, to_front=False)
     grouped = values.reshape(moved[:-1] + (moved[-1] // group_size,))
     return np.moveaxis(grouped, -1, axis)
+
+
+def _rows_to_codes(codes: np.ndarray, shape: tuple[int, ...], axis: int | None,
+                   group_size: int | None) -> np.ndarray:
+    """Inverse of :func:`_to_rows` for the full 2-D array of codes."""
+    if axis is None:
+        return codes.reshape(shape)
+    per_channel = group_size is None  # channel rows came from moving the axis to the front
+    moved = codes.reshape(_moved_shape(shape, axis, to_front=per_channel))
+    return np.ascontiguousarray(np.moveaxis(moved, 0 if per_channel else -1, axis))
 
 
 def _expand(param: np.ndarray, axis: int | None, group_size: int | None) -> np.ndarray:
@@ -690,16 +706,6 @@ def quantize(
         group_size=group_size, shape=tuple(arr.shape), restricted=restricted,
         scale_dtype=scale_dtype, dtype=str(_output_dtype(arr)),
     )
-
-
-def _rows_to_codes(codes: np.ndarray, shape: tuple[int, ...], axis: int | None,
-                   group_size: int | None) -> np.ndarray:
-    """Inverse of :func:`_to_rows` for the full 2-D array of codes."""
-    if axis is None:
-        return codes.reshape(shape)
-    moved_shape = np.moveaxis(np.empty(shape, dtype=np.int8), axis, 0 if group_size is None else -1).shape
-    moved = codes.reshape(moved_shape)
-    return np.ascontiguousarray(np.moveaxis(moved, 0 if group_size is None else -1, axis))
 
 
 def fake_quantize(x: ArrayLike, bits: int, **kwargs) -> np.ndarray:

@@ -339,3 +339,12 @@ def test_lloyd_max_bad_inputs():
         C.lloyd_max(bits=2, tol=0)
     with pytest.raises(ValueError, match="needs samples"):
         C.kmeans_codebook(None, 2)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import support.codebooks as module
+
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0

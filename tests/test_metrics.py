@@ -78,3 +78,12 @@ def test_bad_inputs():
         cosine_similarity([1.0], [1.0], axis=3)
     with pytest.raises(TypeError, match="axis"):
         cosine_similarity([1.0], [1.0], axis=0.5)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import support.metrics as module
+
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0

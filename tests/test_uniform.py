@@ -464,3 +464,12 @@ def test_accumulator_overflow_finds_the_first_k():
     assert report.partial_sum == partial[report.row, first_k, report.col]
     with pytest.raises(ValueError, match="acc_bits"):
         U.accumulator_overflow(a, a, acc_bits=1)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import support.uniform as module
+
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0

@@ -408,8 +408,9 @@ class _Layout:
 _L32 = _Layout(np.float32, np.uint32, 32, 23, 127)
 _L64 = _Layout(np.float64, np.uint64, 64, 52, 1023)
 
-#: Elements per block: the temporaries of one block stay in the CPU cache.
-_BLOCK = 16384
+#: Bytes per block of input: a block and its scratch arrays stay in the CPU cache.
+_BLOCK_BYTES = 262144
+_BLOCK = _BLOCK_BYTES // 4  # elements of the largest block (float32 inputs)
 
 
 @functools.lru_cache(maxsize=None)
@@ -510,33 +511,60 @@ def _check_mode(mode: str, rng: Any) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def _increment(sig: np.ndarray, s: Any, b: np.ndarray, mode: str, plan: _Plan, rng: Any, out: np.ndarray) -> None:
+class _Scratch:
+    """Work arrays for one block, allocated once per call (``n`` elements of ``dtype``).
+
+    Writing every step into these with ``out=`` keeps the blocks large (few Python
+    calls) without a fresh allocation per step.
+    """
+
+    def __init__(self, n: int, dtype: type):
+        self.exponent, self.sig, self.k, self.s, self.tmp, self.tmp2 = np.empty((6, n), dtype)
+        self.flag = np.empty(n, bool)
+
+    def take(self, n: int) -> "_Scratch":
+        """The same arrays cut to the first ``n`` elements (for the last, shorter block)."""
+        if n == self.flag.size:
+            return self
+        cut = object.__new__(_Scratch)
+        cut.__dict__.update({name: array[:n] for name, array in self.__dict__.items()})
+        return cut
+
+
+def _increment(sig: np.ndarray, s: Any, b: np.ndarray, mode: str, plan: _Plan, rng: Any,
+               out: np.ndarray, tmp: np.ndarray) -> None:
     """Write into ``out`` the integer added to ``sig`` before its bits below ``s`` are cleared.
 
-    ``s`` (the rounding position) is a scalar or one position per element; ``b`` are the
-    input bits (for the sign in the directed modes).
+    ``s`` (the rounding position, >= 1) is a scalar or one position per element; ``b`` are
+    the input bits (for the sign in the directed modes); ``tmp`` is a scratch array.
     """
     lay = plan.lay
     one = lay.uint(1)
+    if mode == "stochastic":  # a uniform random integer in [0, 2**s), s <= 62
+        random = rng.integers(0, 2**62, size=sig.shape, dtype=np.uint64)
+        np.right_shift(random, np.uint64(62) - s, out=out)
+        return
+    # half = 2**(s-1): one scalar, or one per element
+    half = (one << s) >> one if np.ndim(s) == 0 else np.right_shift(np.left_shift(one, s, out=tmp), one, out=tmp)
     if mode == "nearest_even" and not plan.ties_away:
         np.right_shift(sig, s, out=out)  # the last kept bit: ties go to the even neighbour
         out &= one
-        out += (one << s) >> one  # half ...
-        out -= one  # ... minus one, plus that bit
+        out += half
+        out -= one  # half - 1 + that bit
     elif mode in ("nearest_even", "nearest_away"):
-        out[...] = (one << s) >> one  # half: ties away from zero
+        out[...] = half  # ties away from zero
     elif mode == "toward_zero":
         out[...] = 0
-    elif mode in ("up", "down"):
-        negative = b >> lay.uint(lay.width - 1)
-        away = negative ^ one if mode == "up" else negative  # round the magnitude up?
-        np.multiply((one << s) - one, away, out=out)
-    else:  # stochastic: a uniform random integer in [0, 2**s), s <= 62
-        random = rng.integers(0, 2**62, size=sig.shape, dtype=np.uint64)
-        np.right_shift(random, np.uint64(62) - s, out=out)
+    else:  # up, down: 2**s - 1 where the magnitude rounds up, else 0
+        np.right_shift(b, lay.uint(lay.width - 1), out=out)  # 1 for negative inputs
+        if mode == "up":
+            out ^= one
+        out *= half
+        out += out  # 2 * half = 2**s
+        out -= out != 0  # 2**s - 1, or 0
 
 
-def _round_block(b: np.ndarray, plan: _Plan, mode: str, rng: Any, out: np.ndarray) -> None:
+def _round_block(b: np.ndarray, plan: _Plan, mode: str, rng: Any, out: np.ndarray, w: _Scratch) -> None:
     """Round the magnitudes of the inputs with bits ``b`` onto the target's grid, into ``out``.
 
     The result ``X`` is the rounded magnitude as *code-aligned bits*: at or above the
@@ -545,41 +573,63 @@ def _round_block(b: np.ndarray, plan: _Plan, mode: str, rng: Any, out: np.ndarra
     the smallest subnormal (so ``X`` is linear in the target's code everywhere).
     Overflow, inf and NaN are not treated here: they give ``X > plan.x_max``.
     """
-    lay, s0 = plan.lay, plan.s0
+    lay, s0, n = plan.lay, plan.s0, b.size
     one, man_bits = lay.uint(1), lay.uint(lay.man_bits)
     np.bitwise_and(b, lay.uint(lay.abs_mask), out=out)  # |x|
     if plan.uniform:
         # The target's smallest normal binade is the input's: one rounding position for
         # every input, subnormal inputs included (their bits are fixed point already).
-        increment = np.empty_like(out)
-        _increment(out, lay.uint(s0), b, mode, plan, rng, increment)
-        out += increment
+        _increment(b, lay.uint(s0), b, mode, plan, rng, w.tmp, w.tmp2)  # b and |x| share the low bits
+        out += w.tmp
         out &= ~lay.uint(2**s0 - 1)
         return
     # Below 2**emin the target's spacing is fixed: the position moves up one bit per binade.
-    # (np.maximum is much faster against an array than against a scalar.)
-    n = b.size
-    exponent = np.maximum(out >> man_bits, _constant(1, lay.uint)[:n])  # 1 for subnormal inputs
-    sig = out - ((exponent - one) << man_bits)  # significand with its implicit bit
-    k = np.maximum(exponent, _constant(plan.et, lay.uint)[:n])  # binade whose spacing applies
+    # (np.maximum and np.minimum are much faster against arrays than against scalars.)
+    exponent, sig, k, s = w.exponent, w.sig, w.k, w.s
+    np.right_shift(out, man_bits, out=exponent)
+    np.maximum(exponent, _constant(1, lay.uint)[:n], out=exponent)  # 1 for subnormal inputs
+    np.subtract(exponent, one, out=sig)
+    sig <<= man_bits
+    np.subtract(out, sig, out=sig)  # the significand, with its implicit bit
+    np.maximum(exponent, _constant(plan.et, lay.uint)[:n], out=k)  # the binade whose spacing applies
+    np.subtract(k, exponent, out=s)
+    s += lay.uint(s0)  # the rounding position
     if mode == "stochastic":
         # Keep the position <= 62: for tinier values drop the significand's low bits
         # first (the probability of rounding up then errs by less than 2**-62).
-        total = (k - exponent) + lay.uint(s0)
-        pre = np.minimum(total, lay.uint(62 + 63)) - np.minimum(total, lay.uint(62))
+        pre = np.minimum(s, lay.uint(62 + 63)) - np.minimum(s, lay.uint(62))
         sig >>= pre
-        s = total - pre
+        s -= pre
     else:
         # Below half the smallest subnormal every position gives the same result.
-        s = np.minimum((k - exponent) + lay.uint(s0), _constant(lay.man_bits + 2, lay.uint)[:n])
-    increment = np.empty_like(sig)
-    _increment(sig, s, b, mode, plan, rng, increment)
-    sig += increment
+        np.minimum(s, _constant(lay.man_bits + 2, lay.uint)[:n], out=s)
+    _increment(sig, s, b, mode, plan, rng, w.tmp, w.tmp2)
+    sig += w.tmp
     sig >>= s  # r: the result in units of the spacing of binade k
     np.subtract(k, one, out=out)
     out <<= man_bits
     sig <<= lay.uint(s0)
     out += sig
+
+
+def _round_values_uniform(b: np.ndarray, plan: _Plan, mode: str, out: np.ndarray, spare: np.ndarray) -> np.ndarray | None:
+    """The fast path of ``_round_block`` for values (bfloat16 from float32, ...): round the
+    signed bits ``b`` in one go into ``out``, which then holds the result's float bits.
+
+    Returns the indices of the inputs that may need fixing (NaN, and magnitudes above
+    the format's max: ±inf, overflow), found on the input by two cheap reductions, since
+    a NaN's carry can reach the sign bit here.
+    """
+    lay = plan.lay
+    s0 = lay.uint(plan.s0)
+    _increment(b, s0, b, mode, plan, None, spare, spare)
+    np.add(b, spare, out=out)
+    out &= ~lay.uint(2**plan.s0 - 1)
+    x = b.view(lay.float)
+    top = lay.float(plan.fmt.max)
+    if x.max(initial=0) <= top and x.min(initial=0) >= -top:  # False for NaN
+        return None
+    return np.flatnonzero(~(np.abs(x) <= top))
 
 
 def _needs_fixing(x_bits: np.ndarray, b: np.ndarray, plan: _Plan, mode: str) -> np.ndarray | None:
@@ -659,9 +709,13 @@ def _special_codes(b: np.ndarray, x_bits: np.ndarray, plan: _Plan, mode: str, sa
             )
         conditions += [a == 0, a < np.uint64(plan.two_min_bits)]
         choices += [nan, low]
-    conditions.append(x_bits.astype(np.uint64) > np.uint64(plan.x_max))
+    x_bits = x_bits.astype(np.uint64)
+    conditions.append(x_bits > np.uint64(plan.x_max))
     choices.append(overflow_code)
-    return np.select(conditions, choices, default=nan).astype(np.uint64)
+    # Elements flagged as candidates only (e.g. rounded down to max) keep their code.
+    magnitude = (x_bits >> np.uint64(plan.s0)) - np.uint64(plan.code_offset)
+    regular = magnitude | (sign * (magnitude != 0) if fmt.nan == "fnuz" else sign)
+    return np.select(conditions, choices, default=regular).astype(np.uint64)
 
 
 # --------------------------------------------------------------------------------------
@@ -688,19 +742,24 @@ def _codes_from_bits(x_bits: np.ndarray, b: np.ndarray, plan: _Plan, out: np.nda
         out |= sign
 
 
-def _values_from_bits(x_bits: np.ndarray, b: np.ndarray, plan: _Plan) -> None:
+def _values_from_bits(x_bits: np.ndarray, b: np.ndarray, plan: _Plan, w: _Scratch) -> None:
     """Turn rounded magnitudes (code-aligned bits) into signed float bits, in place."""
     fmt, lay = plan.fmt, plan.lay
     values = x_bits.view(lay.float)
     if not plan.uniform and fmt.has_subnormals:
         # Below 2**emin, X + 2**M are the bits of the float 2**emin + |result|, from
         # which 2**emin is subtracted exactly (mask arithmetic: no branches).
-        below = (x_bits < lay.uint(plan.min_bits)).astype(lay.uint)
-        below <<= lay.uint(lay.man_bits)
-        x_bits += below  # + 2**M where below
-        below >>= lay.uint(lay.man_bits)
-        values -= below.astype(lay.float) * lay.float(fmt.min_normal)
-    x_bits |= b & ~lay.uint(lay.abs_mask)  # the sign
+        below, offset = w.flag, w.tmp
+        np.less(x_bits, lay.uint(plan.min_bits), out=below)
+        np.copyto(offset, below)
+        offset <<= lay.uint(lay.man_bits)
+        x_bits += offset
+        offset_value = w.tmp.view(lay.float)
+        np.copyto(offset_value, below)
+        offset_value *= lay.float(fmt.min_normal)
+        values -= offset_value
+    np.bitwise_and(b, ~lay.uint(lay.abs_mask), out=w.tmp)
+    x_bits |= w.tmp  # the input's sign
     if fmt.nan == "fnuz" or not fmt.signed:
         values += lay.float(0.0)  # -0 + 0 = +0; nothing else changes
 
@@ -779,13 +838,25 @@ def _convert_quietly(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool,
     plan = _plan(fmt, lay)
     bits = np.ascontiguousarray(x, dtype=lay.float).reshape(-1).view(lay.uint)
     out = np.empty(bits.shape, _code_dtype(fmt) if to_codes else lay.uint)
-    x_bits = np.empty(min(_BLOCK, bits.size), lay.uint)
-    for start in range(0, bits.size, _BLOCK):
-        b = bits[start:start + _BLOCK]
-        block = out[start:start + _BLOCK]
+    size = min(_BLOCK_BYTES // bits.itemsize, bits.size)
+    # Fast path: one rounding position for all, signed, no fnuz -0 or E8M0 conventions.
+    fast = (plan.uniform and not to_codes and fmt.signed and fmt.has_zero and fmt.nan != "fnuz"
+            and mode != "stochastic")
+    x_bits, scratch = np.empty(size, lay.uint), _Scratch(size, lay.uint)
+    for start in range(0, bits.size, size):
+        b = bits[start:start + size]
+        block = out[start:start + size]
+        w = scratch.take(b.size)
+        if fast:
+            index = _round_values_uniform(b, plan, mode, block, w.tmp)
+            if index is not None:
+                magnitudes = block[index] & lay.uint(lay.abs_mask)
+                special_codes = _special_codes(b[index], magnitudes, plan, mode, saturate)
+                block.view(lay.float)[index] = _decode_values(special_codes, fmt, lay.float)
+            continue
         # Values are rounded in the output block itself; codes in a scratch block.
         work = x_bits[: b.size] if to_codes else block
-        _round_block(b, plan, mode, rng, work)
+        _round_block(b, plan, mode, rng, work, w)
         index = _needs_fixing(work, b, plan, mode)
         if index is not None:
             special_codes = _special_codes(b[index], work[index], plan, mode, saturate)
@@ -794,7 +865,7 @@ def _convert_quietly(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool,
             if index is not None:
                 block[index] = special_codes.astype(block.dtype)
         else:
-            _values_from_bits(work, b, plan)
+            _values_from_bits(work, b, plan, w)
             if index is not None:
                 block.view(lay.float)[index] = _decode_values(special_codes, fmt, lay.float)
     if not to_codes:

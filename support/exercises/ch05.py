@@ -261,8 +261,8 @@ QUESTIONS = [
             "TF32 is a compute mode: the weights stay FP32 in memory.",
         ],
         solution_text=(
-            "TF32 is not a storage format: the tensor cores read FP32 values and use only their top 19 "
-            f"bits. The weights stay FP32, 4 bytes each: $70 \\times 10^9 \\times 4 / 10^9 = {_GB_TF32:.0f}$ GB "
+            "TF32 is not a storage format: the tensor cores read FP32 values and keep 19 of their bits "
+            f"(sign, exponent, a rounded 10-bit mantissa). The weights stay FP32, 4 bytes each: $70 \\times 10^9 \\times 4 / 10^9 = {_GB_TF32:.0f}$ GB "
             f"({_GIB_TF32:.1f} GiB). The 19 bits of TF32 divided by 8 ({_GB_19_BITS:.2f} GB) describe no real "
             "memory layout.\n\n"
             "```python\n70e9 * 4 / 1e9\n```"

@@ -838,7 +838,7 @@ def _convert_quietly(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool,
     plan = _plan(fmt, lay)
     bits = np.ascontiguousarray(x, dtype=lay.float).reshape(-1).view(lay.uint)
     out = np.empty(bits.shape, _code_dtype(fmt) if to_codes else lay.uint)
-    size = min(_BLOCK_BYTES // bits.itemsize, bits.size)
+    size = max(min(_BLOCK_BYTES // bits.itemsize, bits.size), 1)
     # Fast path: one rounding position for all, signed, no fnuz -0 or E8M0 conventions.
     fast = (plan.uniform and not to_codes and fmt.signed and fmt.has_zero and fmt.nan != "fnuz"
             and mode != "stochastic")

@@ -532,11 +532,13 @@ class _Scratch:
 
 
 def _increment(sig: np.ndarray, s: Any, b: np.ndarray, mode: str, plan: _Plan, rng: Any,
-               out: np.ndarray, tmp: np.ndarray) -> None:
+               out: np.ndarray, tmp: np.ndarray, parity: np.ndarray | None = None) -> None:
     """Write into ``out`` the integer added to ``sig`` before its bits below ``s`` are cleared.
 
     ``s`` (the rounding position, >= 1) is a scalar or one position per element; ``b`` are
     the input bits (for the sign in the directed modes); ``tmp`` is a scratch array.
+    ``parity``, if given, is added to ``sig >> s`` to get the parity of the code (needed
+    when the format has no mantissa bits: the last kept bit is then the exponent's).
     """
     lay = plan.lay
     one = lay.uint(1)
@@ -548,6 +550,8 @@ def _increment(sig: np.ndarray, s: Any, b: np.ndarray, mode: str, plan: _Plan, r
     half = (one << s) >> one if np.ndim(s) == 0 else np.right_shift(np.left_shift(one, s, out=tmp), one, out=tmp)
     if mode == "nearest_even" and not plan.ties_away:
         np.right_shift(sig, s, out=out)  # the last kept bit: ties go to the even neighbour
+        if parity is not None:
+            out += parity
         out &= one
         out += half
         out -= one  # half - 1 + that bit
@@ -603,7 +607,10 @@ def _round_block(b: np.ndarray, plan: _Plan, mode: str, rng: Any, out: np.ndarra
     else:
         # Below half the smallest subnormal every position gives the same result.
         np.minimum(s, _constant(lay.man_bits + 2, lay.uint)[:n], out=s)
-    _increment(sig, s, b, mode, plan, rng, w.tmp, w.tmp2)
+    parity = None
+    if plan.fmt.man_bits == 0:  # the code's last bit is the exponent's: count binades too
+        parity = np.subtract(k, lay.uint(plan.et), out=exponent)
+    _increment(sig, s, b, mode, plan, rng, w.tmp, w.tmp2, parity)
     sig += w.tmp
     sig >>= s  # r: the result in units of the spacing of binade k
     np.subtract(k, one, out=out)

@@ -327,6 +327,48 @@ def test_directed_modes_match_gfloat(name):
             assert same.all(), f"{mode} sat={saturate}: {x[~same][:3]} -> {ours[~same][:3]} vs {expected[~same][:3]}"
 
 
+CUSTOM = [
+    P3109_P3,
+    FloatFormat("e3m1", 3, 1),
+    FloatFormat("e5m0_signed", 5, 0, bias=20, nan="fn"),  # no mantissa: parity is the exponent's
+    FloatFormat("e6m2fnuz", 6, 2, bias=40, nan="fnuz"),
+    FloatFormat("e2m5none", 2, 5, nan="none"),
+    FloatFormat("e7m7wide", 7, 7, bias=36, nan="fn"),
+    FloatFormat("e4m9", 4, 9, bias=2),
+]
+
+
+def brute_force_round(x: np.ndarray, fmt: FloatFormat, mode: str) -> np.ndarray:
+    """The reference: pick a neighbour among all_values (|x| <= max, signed formats)."""
+    values = F.all_values(fmt)
+    codes = encode(values, fmt)
+    i = np.clip(np.searchsorted(values, x, side="right") - 1, 0, values.size - 2)
+    low, high = values[i], values[i + 1]
+    if mode == "down":
+        r = low
+    elif mode == "up":
+        r = np.where(x == low, low, high)
+    elif mode == "toward_zero":
+        r = np.where((x == low) | (x > 0), low, high)
+    else:
+        tie = np.where(x > 0, high, low) if mode == "nearest_away" else np.where(codes[i] % 2 == 0, low, high)
+        r = np.where(x - low < high - x, low, np.where(high - x < x - low, high, tie))
+    return np.where(x == high, high, r)
+
+
+@pytest.mark.parametrize("fmt", CUSTOM, ids=lambda f: f.name)
+def test_custom_formats_match_brute_force(fmt):
+    rng = np.random.default_rng(11)
+    values = F.all_values(fmt)
+    scale = fmt.max * rng.choice([1, 2.0**-3, 2.0**-9, 2.0**-20], 4000)
+    x = np.concatenate([rng.uniform(-1, 1, 4000) * scale, (values[1:] + values[:-1]) / 2, values])
+    for dtype in (np.float64, np.float32):
+        xs = x.astype(dtype).astype(np.float64)
+        for mode in MODES[:-1]:
+            expected = brute_force_round(xs, fmt, mode)
+            np.testing.assert_array_equal(round_to(xs.astype(dtype), fmt, mode=mode), expected, err_msg=mode)
+
+
 # --------------------------------------------------------------------------------------
 # Properties of every format and mode (hypothesis)
 # --------------------------------------------------------------------------------------

@@ -26,9 +26,9 @@ Examples
 >>> fmt = get_format("float8_e4m3fn")
 >>> fmt.max, fmt.min_subnormal, fmt.eps
 (448.0, 0.001953125, 0.125)
->>> round_to([1.0625, 1000.0, 1000.0], fmt, saturate=False).tolist()[:2]
-[1.0, nan]
->>> int(encode(1.5, fmt)), decode(0x3C, fmt)
+>>> round_to([1.0625, 1000.0], fmt).tolist(), round_to(1000.0, fmt, saturate=True)
+([1.0, nan], 448.0)
+>>> encode(1.5, fmt), decode(0x3C, fmt)
 (60, 1.5)
 
 How the rounding works
@@ -89,14 +89,17 @@ class FloatFormat:
     A finite value is ``(-1)**s * 2**(E - bias) * (1 + M / 2**man_bits)`` for an exponent
     field ``E >= 1`` (normal numbers) and ``(-1)**s * 2**(1 - bias) * (M / 2**man_bits)``
     for ``E == 0`` (zero and subnormals), except where the special-value conventions
-    below take codes away.
+    below take codes away.  Without subnormals (E8M0) every exponent field is a normal
+    binade, ``2**(E - bias) * (1 + M / 2**man_bits)``.  Impossible combinations raise
+    ValueError saying what is allowed.
 
     Parameters
     ----------
     name : str
         A short name, e.g. ``"float8_e4m3fn"``.
     exp_bits, man_bits : int
-        Widths of the exponent field (1 to 11) and of the stored mantissa (0 to 52).
+        Widths of the exponent field (1 to 11) and of the stored mantissa (0 to 51; 52
+        only for float64 itself): every value must be a float64.
     bias : int, optional
         The exponent bias; default ``2**(exp_bits - 1) - 1`` (IEEE).
     signed : bool
@@ -435,7 +438,7 @@ class _Plan:
     lay: _Layout
     s0: int  # rounding position in the normal range (input mantissa bits - target's)
     et: int  # input exponent field of the target's smallest normal binade
-    uniform: bool  # True when no target value lies below the input's smallest normal binade
+    uniform: bool  # the target's smallest normal binade is the input's: one rounding position
     x_max: int  # bits of the largest finite target value
     code_offset: int  # code = (X >> s0) - code_offset
     min_bits: int  # bits of 2**emin (smallest normal)
@@ -940,6 +943,9 @@ def round_to(
       zero when rounding); in the modes toward zero an input below 2**-127 gives NaN;
     - NaN inputs give the canonical quiet NaN of the format (float16 keeps the top
       payload bits as numpy does).
+
+    Stochastic rounding adds one random integer per element below the rounding position
+    (62 random bits): the probability of rounding up is exact to within 2**-62.
 
     Examples
     --------

@@ -556,8 +556,11 @@ def _increment(sig: np.ndarray, s: Any, b: np.ndarray, mode: str, plan: _Plan, r
         if parity is not None:
             out += parity
         out &= one
-        out += half
-        out -= one  # half - 1 + that bit
+        if np.ndim(s) == 0:
+            out += half - one  # half - 1 + that bit
+        else:
+            out += half
+            out -= one
     elif mode in ("nearest_even", "nearest_away"):
         out[...] = half  # ties away from zero
     elif mode == "toward_zero":

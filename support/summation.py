@@ -127,13 +127,32 @@ def _as_batch(x: ArrayLike, name: str = "x") -> tuple[np.ndarray, bool]:
 
 def _round_inputs(x64: np.ndarray, fmt: FloatFormat, name: str = "x") -> np.ndarray:
     """``x64`` rounded to ``fmt`` (float64 array); refuses values that overflow."""
-    values = np.asarray(round_to(x64, fmt), dtype=np.float64)
+    values = _round_values(x64, fmt)
     if not np.isfinite(values).all():
         raise ValueError(
             f"{name}: {int((~np.isfinite(values)).sum())} value(s) overflow {fmt.name} "
             f"(largest finite value {fmt.max:g}); scale the inputs first"
         )
     return values
+
+
+def _round_values(x64: np.ndarray, fmt: FloatFormat) -> np.ndarray:
+    """float64 ``x64`` rounded once to ``fmt`` (to nearest even), as float64.
+
+    numpy's casts from float64 to float32 and float16 round once, correctly; ml_dtypes'
+    bfloat16 cast rounds float64 through float32 (twice), so it is used only when the
+    values are float32 numbers already.  Everything else goes through ``round_to``.
+    """
+    dtype = _native_dtype(fmt)
+    if dtype is not None and fmt.name != "bfloat16":
+        with np.errstate(over="ignore"):
+            return x64.astype(dtype).astype(np.float64)
+    if dtype is not None:
+        with np.errstate(over="ignore"):
+            x32 = x64.astype(np.float32)
+        if np.array_equal(x32, x64):
+            return x32.astype(dtype).astype(np.float64)
+    return np.asarray(round_to(x64, fmt), dtype=np.float64)
 
 
 def _check_positive_int(value: Any, name: str) -> int:
@@ -190,34 +209,44 @@ class _Arithmetic:
     def sub(self, a, b):
         return a - b if self.native else self.round(a - b)
 
-    def add_exact(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """``fl(a + b)`` for float64 ``a``, ``b`` that need not be values of the format.
+    @property
+    def exact_container(self) -> np.dtype:
+        """The dtype in which :meth:`add_exact` takes and returns its operands.
 
-        Returns the correctly rounded sum as a float64 array (round to odd, then to nearest).
+        bfloat16 works in float32 (its own arithmetic's width; the caller checks that the
+        addends are float32 values), everything else in float64.
         """
-        name = self.fmt.name
-        if self.native and name == "float64":
+        return np.dtype(np.float32) if self.native and self.fmt.name == "bfloat16" else np.dtype(np.float64)
+
+    def add_exact(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``fl(a + b)`` for operands that need not be values of the format (one rounding).
+
+        ``a`` and ``b`` are arrays of :attr:`exact_container`; so is the result.  The sum is
+        rounded to odd in the container (53 or 24 bits), then to nearest in the format:
+        correct because the container has at least p + 2 bits.
+        """
+        if self.native and self.fmt.name == "float64":
             return a + b
-        if self.native and name == "bfloat16":  # a and b are float32 values (checked by the caller)
-            odd = _odd_sum(a.astype(np.float32), b.astype(np.float32), np.uint32)
-            return odd.astype(self.dtype).astype(np.float64)
-        odd = _odd_sum(a, b, np.uint64)
-        if self.native:  # numpy rounds float64 to float32 and float16 directly, once
-            return odd.astype(self.dtype).astype(np.float64)
+        odd = _odd_sum(a, b)
+        if self.native:  # numpy and ml_dtypes round float64 / float32 to the dtype directly
+            return odd.astype(self.dtype).astype(odd.dtype)
         return np.asarray(round_to(odd, self.fmt), dtype=np.float64)
 
 
-def _odd_sum(a: np.ndarray, b: np.ndarray, uint: type) -> np.ndarray:
-    """``a + b`` rounded to odd in the dtype of ``a`` and ``b`` (TwoSum gives the remainder)."""
+def _odd_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a + b`` rounded to odd in the dtype of ``a`` and ``b`` (float32 or float64).
+
+    TwoSum gives the rounded sum ``s`` and the exact remainder ``err``.  If the sum is
+    inexact, the odd one of its two neighbours is found from the bits: step ``s`` toward
+    zero when the exact sum is smaller in magnitude (truncation), then set the last bit.
+    """
     s = a + b
     bb = s - a
     err = (a - (s - bb)) + (b - bb)  # exact: a + b == s + err (Knuth's TwoSum)
-    even = (np.asarray(s).view(uint) & 1) == 0
-    move = (err != 0) & even
-    if np.any(move):
-        toward = np.where(err > 0, np.inf, -np.inf).astype(s.dtype)
-        s = np.where(move, np.nextafter(s, toward), s)
-    return s
+    uint = np.uint32 if s.dtype == np.float32 else np.uint64
+    inexact = (err != 0).astype(uint)
+    toward_zero = ((err < 0) != (s < 0)).astype(uint) & inexact
+    return ((s.view(uint) - toward_zero) | inexact).view(s.dtype)
 
 
 # --------------------------------------------------------------------------- sequential loops
@@ -241,16 +270,17 @@ def _sequential(x: np.ndarray, ar: _Arithmetic, cumulative: bool) -> np.ndarray:
     return out if cumulative else s
 
 
-def _sequential_exact_addends(s0: np.ndarray, q: np.ndarray, ar: _Arithmetic, cumulative: bool) -> np.ndarray:
-    """``s = fl(s + q[:, i])`` with one rounding per step for float64 addends ``q``."""
+def _sequential_exact_addends(q: np.ndarray, ar: _Arithmetic, cumulative: bool) -> np.ndarray:
+    """``s = fl(s + q[:, i])`` from ``s = 0``, one rounding per step, for float64 addends ``q``."""
     batch, n = q.shape
+    q = q.astype(ar.exact_container)
     out = np.empty((batch, n)) if cumulative else None
-    s = s0
+    s = np.zeros(batch, ar.exact_container)
     for i in range(n):
         s = ar.add_exact(s, q[:, i])
         if cumulative:
             out[:, i] = s
-    return out if cumulative else s
+    return out if cumulative else s.astype(np.float64)
 
 
 def _tree(v: np.ndarray, ar: _Arithmetic, first=None) -> np.ndarray:
@@ -403,14 +433,23 @@ def kahan_sum(x: ArrayLike, fmt: str | FloatFormat = "float32", *, cumulative: b
     s = ar.zeros(()) if batch == 1 else ar.zeros(batch)
     c = ar.zeros(()) if batch == 1 else ar.zeros(batch)
     out = np.empty((n, batch)) if cumulative else None
-    add, sub = ar.add, ar.sub
-    for i, xi in enumerate(columns):
-        y = sub(xi, c)
-        t = add(s, y)
-        c = sub(sub(t, s), y)
-        s = t
-        if cumulative:
-            out[i] = s
+    if ar.native:  # the same loop with the dtype's own operators: no call overhead
+        for i, xi in enumerate(columns):
+            y = xi - c
+            t = s + y
+            c = (t - s) - y
+            s = t
+            if cumulative:
+                out[i] = s
+    else:
+        add, sub = ar.add, ar.sub
+        for i, xi in enumerate(columns):
+            y = sub(xi, c)
+            t = add(s, y)
+            c = sub(sub(t, s), y)
+            s = t
+            if cumulative:
+                out[i] = s
     if cumulative:
         return out[:, 0] if one else np.ascontiguousarray(out.T)
     return _result(np.atleast_1d(ar.to64(s)), one)
@@ -561,7 +600,7 @@ def dot(
     if not np.isfinite(products).all():
         raise ValueError("a product overflows float64; scale the inputs first")
     ar = _Arithmetic(facc)
-    rounded = np.asarray(round_to(products, facc), dtype=np.float64)
+    rounded = _round_values(products, facc)
     if not np.isfinite(rounded).all():
         raise ValueError(f"a product overflows {facc.name}; scale the inputs first")
     if not fused or np.array_equal(rounded, products):
@@ -574,11 +613,15 @@ def dot(
     if ar.native and facc.name == "bfloat16" and not np.array_equal(products.astype(np.float32), products):
         ar = _Arithmetic(facc, native=False)  # the fast path needs products exact in float32
     if method == "naive":
-        out = _sequential_exact_addends(np.zeros(products.shape[0]), products, ar, bool(cumulative))
+        out = _sequential_exact_addends(products, ar, bool(cumulative))
         return (out[0] if one else out) if cumulative else _result(out, one)
     if products.shape[1] % 2:  # pair every product on the first level: q + 0 = one rounding of q
         products = np.concatenate([products, np.zeros((products.shape[0], 1))], axis=1)
-    first = lambda p, q: ar.cast(ar.add_exact(p, q))  # noqa: E731
+    container = ar.exact_container
+
+    def first(p: np.ndarray, q: np.ndarray) -> np.ndarray:  # exact products, one rounding
+        return ar.cast(ar.add_exact(p.astype(container), q.astype(container)).astype(np.float64))
+
     return _result(ar.to64(_tree(products, ar, first=first)), one)
 
 

@@ -318,3 +318,14 @@ def test_inputs_are_rounded_to_the_format():
 def test_bad_arguments(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.parametrize("fmt", NATIVE)
+def test_fast_input_rounding_equals_round_to(fmt):
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(100_000) * 2.0 ** rng.integers(-150, 140, 100_000)
+    with np.errstate(over="ignore"):
+        x32 = x.astype(np.float32).astype(np.float64)  # float32 numbers take ml_dtypes' path for bfloat16
+    for values in (x, x32[np.isfinite(x32)]):
+        want = np.asarray(round_to(values, fmt), dtype=np.float64)
+        np.testing.assert_array_equal(sm._round_values(values, get_format(fmt)), want)

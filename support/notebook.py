@@ -95,8 +95,11 @@ def table(header: Sequence[str], rows: Iterable[Sequence[object]], *, align: str
     """
     from IPython.display import Markdown
 
-    header = [str(h) for h in header]
-    rows = [[str(v).replace("|", "\\|") for v in row] for row in rows]
+    def cell(value: object) -> str:
+        return str(value).replace("|", "\\|")  # a bare | would end the cell
+
+    header = [cell(h) for h in header]
+    rows = [[cell(v) for v in row] for row in rows]
     if any(len(row) != len(header) for row in rows):
         raise ValueError(f"table: every row needs {len(header)} values, one per column of {header}")
     align = align or "l" * len(header)

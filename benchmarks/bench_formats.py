@@ -1,6 +1,7 @@
 """Throughput of support.formats.round_to against ml_dtypes, torch and gfloat.
 
-Prints one table: millions of float32 values rounded per second (best of 3) for
+Prints one table: millions of float32 values rounded per second (best of 3 wall-clock
+runs, the libraries taking turns) for
 
 - ``round_to(x, name)``                                   (support.formats, float32 out)
 - ``x.astype(dtype).astype(np.float32)``                  (ml_dtypes round trip)
@@ -34,19 +35,18 @@ GFLOAT_INFO = {
 }
 
 
-def best_time(function, repeats: int = 3) -> float:
-    """Best wall-clock time of ``repeats`` calls, in seconds."""
-    best = float("inf")
+def best_throughputs(functions: dict, n: int, repeats: int = 3) -> dict:
+    """Millions of values per second of each function, best of ``repeats`` wall-clock runs.
+
+    The functions take turns, so that a busy machine slows them alike.
+    """
+    best = {name: float("inf") for name in functions}
     for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def throughput(function, n: int, repeats: int = 3) -> float:
-    """Millions of values per second."""
-    return n / best_time(function, repeats) / 1e6
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return {name: n / seconds / 1e6 for name, seconds in best.items()}
 
 
 def main() -> None:
@@ -81,19 +81,25 @@ def main() -> None:
     print("-" * len(header))
     for name in FORMATS:
         fmt = get_format(name)
-        ours = throughput(lambda: round_to(x, fmt), args.n)
-        reference = torch_speed = gfloat_speed = float("nan")
+        functions = {"round_to": lambda: round_to(x, fmt)}
         if ml_dtypes is not None and fmt.numpy_dtype is not None:
             dtype = fmt.numpy_dtype
-            reference = throughput(lambda: x.astype(dtype).astype(np.float32), args.n)
+            functions["ml_dtypes"] = lambda: x.astype(dtype).astype(np.float32)
         if torch is not None and fmt.torch_dtype is not None:
             tdtype = fmt.torch_dtype
-            torch_speed = throughput(lambda: tx.to(tdtype).to(torch.float32), args.n)
+            functions["torch"] = lambda: tx.to(tdtype).to(torch.float32)
+        speeds = best_throughputs(functions, args.n)
+        ours = speeds["round_to"]
+        reference = speeds.get("ml_dtypes", float("nan"))
+        torch_speed = speeds.get("torch", float("nan"))
+        gfloat_speed = float("nan")
         if gfloat is not None:
             info = getattr(gfloat.formats, GFLOAT_INFO[name])
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                gfloat_speed = throughput(lambda: gfloat.round_ndarray(info, small, sat=True), small.size, repeats=1)
+                gfloat_speed = best_throughputs(
+                    {"gfloat": lambda: gfloat.round_ndarray(info, small, sat=True)}, small.size, repeats=1
+                )["gfloat"]
 
         def show(v: float) -> str:
             return "-" if np.isnan(v) else f"{v:.0f}" if v >= 10 else f"{v:.2f}"

@@ -17,7 +17,7 @@ import numbers
 import sys
 from typing import Iterable, Sequence
 
-__all__ = ["glue", "table", "on_colab", "torch_device"]
+__all__ = ["glue", "table", "minus", "superscript", "sci", "on_colab", "torch_device"]
 
 
 def _format(value: object, fmt: str | None) -> str:
@@ -109,6 +109,38 @@ def table(header: Sequence[str], rows: Iterable[Sequence[object]], *, align: str
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(rule[a] for a in align) + " |"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return Markdown("\n".join(lines))
+
+
+def minus(value: object) -> str:
+    """A number or text as prose shows it, with a true minus sign (−) for ``-``.
+
+    >>> minus(-42)
+    '−42'
+    """
+    return str(value).replace("-", "−")
+
+
+def superscript(n: int) -> str:
+    """An integer exponent as Unicode superscript digits.
+
+    >>> superscript(-4)
+    '⁻⁴'
+    """
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"superscript: needs an integer, got {type(n).__name__}")
+    return str(int(n)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
+def sci(x: float, digits: int = 4) -> str:
+    """A number in scientific notation for prose, with ``digits`` significant digits.
+
+    >>> sci(3.4028234663852886e38)
+    '3.403 × 10³⁸'
+    """
+    if not isinstance(digits, int) or digits < 1:
+        raise ValueError(f"sci: digits must be a positive integer, got {digits!r}")
+    mantissa, exponent = f"{float(x):.{digits - 1}e}".split("e")
+    return f"{minus(mantissa)} × 10{superscript(int(exponent))}"
 
 
 def on_colab() -> bool:

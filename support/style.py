@@ -14,10 +14,13 @@ Example
 
 from __future__ import annotations
 
+import math
+
 import matplotlib as mpl
 from cycler import cycler
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
-__all__ = ["COLORS", "PALETTE", "FIELD_COLORS", "use_style", "format_color"]
+__all__ = ["COLORS", "PALETTE", "FIELD_COLORS", "use_style", "format_color", "log_axis"]
 
 #: Okabe-Ito palette, distinguishable under the common colour-vision deficiencies.
 COLORS: dict[str, str] = {
@@ -87,3 +90,19 @@ def use_style() -> None:
             "image.cmap": "viridis",
         }
     )
+
+
+def log_axis(ax, which: str, base: int = 10, numticks: int = 6) -> None:
+    """Log-scale the x or y axis of ``ax``, ticks at powers of ``base`` labelled like 10⁻⁴⁵.
+
+    Unicode superscripts render much faster than matplotlib's mathtext.
+    """
+    from support.notebook import superscript
+
+    if which not in ("x", "y"):
+        raise ValueError(f"log_axis: which must be 'x' or 'y', got {which!r}")
+    (ax.set_xscale if which == "x" else ax.set_yscale)("log", base=base)
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    axis.set_major_locator(LogLocator(base=base, numticks=numticks))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{base}{superscript(round(math.log(v, base)))}"))
+    axis.set_minor_locator(NullLocator())

@@ -67,3 +67,28 @@ def test_bit_layout_draws_one_box_per_bit_and_validates():
         bit_layout("012", [("a", 3)])
     with pytest.raises(ValueError, match="one note per field"):
         bit_layout("01", [("a", 1), ("b", 1)], notes=["x"])
+
+
+def test_prose_number_helpers():
+    from support.notebook import minus, sci, superscript
+
+    assert minus(-42) == "−42" and minus("1e-5") == "1e−5"
+    assert superscript(-45) == "⁻⁴⁵" and superscript(10) == "¹⁰"
+    assert sci(3.4028234663852886e38) == "3.403 × 10³⁸" and sci(-1.5e-5, 2) == "−1.5 × 10⁻⁵"
+    with pytest.raises(TypeError):
+        superscript(1.5)
+    with pytest.raises(ValueError):
+        sci(1.0, 0)
+
+
+def test_log_axis_labels_powers():
+    from support.style import log_axis
+
+    fig, ax = plt.subplots()
+    ax.plot([1e-3, 1e3], [1, 2])
+    log_axis(ax, "x")
+    assert ax.get_xscale() == "log"
+    assert ax.xaxis.get_major_formatter()(1e-3, 0) == "10⁻³"
+    with pytest.raises(ValueError, match="'x' or 'y'"):
+        log_axis(ax, "z")
+    plt.close(fig)

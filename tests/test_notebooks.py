@@ -92,3 +92,14 @@ def test_repository_url_is_used_consistently():
 def test_ipynb_excluded_from_the_build():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert "**.ipynb" in config["exclude_patterns"]
+
+
+@pytest.mark.parametrize("md", NOTEBOOKS, ids=IDS)
+def test_citations_are_per_page_footnotes(md):
+    """{cite} plus a per-page {bibliography} duplicates citations across pages (a -W build
+    error); chapters cite with {footcite} and end with {footbibliography}."""
+    text = md.read_text()
+    assert not re.search(r"\{cite(:[a-z]+)?\}`", text), f"{md.name}: use {{footcite}}, not {{cite}}"
+    assert "```{bibliography}" not in text, f"{md.name}: use {{footbibliography}}"
+    if "{footcite}" in text:
+        assert "```{footbibliography}" in text, f"{md.name}: cites but has no footbibliography"

@@ -64,3 +64,17 @@ def test_notebooks_check_every_question(folder, chapter):
     assert checked == set(load(chapter).questions), f"{path.name} checks {sorted(checked)}"
     strict = re.search(r"load\(\s*['\"]" + chapter + r"['\"]\s*,\s*strict\s*=\s*True\s*\)", text)
     assert bool(strict) == (folder == "solutions"), f"{path.name}: solutions load strict=True, exercises do not"
+
+
+@pytest.mark.parametrize("chapter", chapters())
+def test_choice_options_in_the_notebook_match_the_checker(chapter):
+    """A multiple-choice question's options are written in the exercise notebook and in
+    chNN.py; every option text (and no other letter) must appear in the notebook."""
+    from support.exercises import Choice
+
+    (path,) = (ROOT / "exercises").glob(f"{chapter}-*.md")
+    text = " ".join(path.read_text().split())
+    for name, q in load(chapter).questions.items():
+        if isinstance(q.checker, Choice):
+            for key, option in q.checker.options.items():
+                assert " ".join(option.split()) in text, f"{path.name} {name}: option ({key}) {option!r} not in the notebook"

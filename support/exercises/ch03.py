@@ -80,9 +80,9 @@ QUESTIONS = [
             options={
                 "a": "1e-8 underflows to zero in FP32, so nothing is added.",
                 "b": "The exact sum lies closer to 1 than to the next FP32 number: 1e-8 is below "
-                     "FP32's unit roundoff u = 2^-24 ≈ 6e-8, but far above FP64's u = 2^-53 ≈ 1.1e-16.",
+                     "FP32's unit roundoff u = 2⁻²⁴ ≈ 6e-8, but far above FP64's u = 2⁻⁵³ ≈ 1.1e-16.",
                 "c": "FP32 additions truncate (round toward zero); FP64 additions round to nearest.",
-                "d": "1e-8 is below FP32's machine epsilon ε = 2^-23 ≈ 1.2e-7, and any addend below ε is lost.",
+                "d": "1e-8 is below FP32's machine epsilon ε = 2⁻²³ ≈ 1.2e-7, and any addend below ε is lost.",
             },
             feedback={
                 "a": "FP32 holds 1e-8 comfortably: its smallest normal number is about 1.2e-38, and "
@@ -223,9 +223,9 @@ QUESTIONS = [
             "b",
             options={
                 "a": "1e8 − 1",
-                "b": "0.7 − 0.4 (both rounded to FP32 first)",
-                "c": "3.0 − 1.4 (both rounded to FP32 first)",
-                "d": "0.3 − 0.1 (both rounded to FP32 first)",
+                "b": "0.7 − 0.4",
+                "c": "3.0 − 1.4",
+                "d": "0.3 − 0.1",
             },
             feedback={
                 "a": "The ratio is 10^8, far outside [1/2, 2], and this one is in fact inexact: "

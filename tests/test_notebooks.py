@@ -103,3 +103,9 @@ def test_citations_are_per_page_footnotes(md):
     assert "```{bibliography}" not in text, f"{md.name}: use {{footbibliography}}"
     if "{footcite}" in text:
         assert "```{footbibliography}" in text, f"{md.name}: cites but has no footbibliography"
+
+
+def test_intro_links_every_written_chapter():
+    intro = (ROOT / "intro.md").read_text()
+    for md in sorted((ROOT / "chapters").glob("*.md")):
+        assert f"{{doc}}`chapters/{md.stem}`" in intro, f"intro.md's chapter map does not link {md.stem}"

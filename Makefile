@@ -27,7 +27,7 @@ book: setup
 test: setup test-support-and-notebooks test-book
 
 test-support-and-notebooks: setup
-	$(BIN)/python -m pytest -n 2 --nbval-lax -p no:cacheprovider --durations=60 tests $(NOTEBOOK_DIRS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax -p no:cacheprovider --durations=60 tests $(NOTEBOOK_DIRS)
 
 test-book: setup
 	rm -rf _build/html

@@ -6,6 +6,8 @@ that a question cannot disagree with the chapter.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from support.exercises import Array, Bits, Choice, Explain, Function, Number, Question
@@ -45,6 +47,14 @@ _FP4_SORTED = np.unique(_FP4_CODES)                                 # 15 values,
 _E8M0 = get_format("float8_e8m0fnu")
 _X8 = 2.0**-3
 _BITS8 = fields(_X8, _E8M0).bits
+
+# Q9: binades covered (smallest subnormal to max) and distinct values
+_BINADES = {f.name: math.log2(f.max / f.min_subnormal) for f in (_E4M3, _E5M2)}
+_ALL8 = np.arange(256)
+_DISTINCT = {name: len(np.unique(v[np.isfinite(v)]))
+             for name in ("float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2")
+             for v in [decode(_ALL8, name)]}
+_FNUZ = get_format("float8_e4m3fnuz")
 
 # Q10: a per-tensor scale function
 _SCALE_CASES = [
@@ -255,15 +265,15 @@ QUESTIONS = [
             "b",
             options={
                 "a": "Gradients need more precision than weights and activations.",
-                "b": "The values within one gradient tensor spread over more binades, and E5M2 covers about 32 "
-                     "binades against about 18 for E4M3.",
+                "b": f"The values within one gradient tensor spread over more binades, and E5M2 covers about "
+                     f"{_BINADES['float8_e5m2']:.0f} binades against about {_BINADES['float8_e4m3fn']:.0f} for E4M3.",
                 "c": "E5M2 has more distinct values than E4M3.",
                 "d": "Gradients are small, and E5M2's smaller subnormals make per-tensor scaling unnecessary.",
             },
             feedback={
                 "a": "E5M2 has *less* precision: 4 values per binade against 8.",
-                "c": "They have about the same number (E5M2 247 finite values, E4M3FN 253); E5M2 spreads them over "
-                     "more binades.",
+                "c": f"They have about the same number (E5M2 {_DISTINCT['float8_e5m2']} finite values, E4M3FN "
+                     f"{_DISTINCT['float8_e4m3fn']}); E5M2 spreads them over more binades.",
                 "d": "The recipe scales gradients too. A scale can move a tensor anywhere; it cannot shrink the spread "
                      "between the tensor's largest and smallest values, which is what the wider format is for.",
             },
@@ -275,9 +285,9 @@ QUESTIONS = [
         solution_text=(
             "Per-tensor scaling places the largest magnitude of a tensor at the top of the format; what is left "
             "is the spread of magnitudes inside the tensor. Micikevicius et al. found gradients need the wider "
-            "range: E5M2 spans $\\log_2(57344 / 2^{-16}) \\approx 31.8$ binades, E4M3FN $\\log_2(448 / 2^{-9}) "
-            "\\approx 17.8$, at the price of one mantissa bit. (With finer-grained scales, e.g. per block, E4M3 "
-            "can be used for gradients too.)\n\n"
+            f"range: E5M2 spans $\\log_2(\\max / \\min_{{\\text{{sub}}}}) \\approx {_BINADES['float8_e5m2']:.1f}$ "
+            f"binades, E4M3FN $\\approx {_BINADES['float8_e4m3fn']:.1f}$, at the price of one mantissa bit. "
+            "(With finer-grained scales, e.g. per block, E4M3 can be used for gradients too.)\n\n"
             "```python\nimport math\nfrom support.formats import get_format\n"
             "for name in ('float8_e4m3fn', 'float8_e5m2'):\n"
             "    f = get_format(name)\n"
@@ -347,9 +357,11 @@ QUESTIONS = [
             "Compare the biases of the two formats and what that does to max and min subnormal.",
         ],
         solution_text=(
-            "E4M3FN has 2 NaN codes and two zeros, so 253 distinct finite values; E4M3FNUZ has one NaN (on the −0 "
-            "code) and one zero, so 255. Its bias is 8 instead of 7: the range moves down a binade (max 240, "
-            "smallest subnormal 2⁻¹⁰ instead of 448 and 2⁻⁹).\n\n"
+            f"E4M3FN has 2 NaN codes and two zeros, so {_DISTINCT['float8_e4m3fn']} distinct finite values; "
+            f"E4M3FNUZ has one NaN (on the −0 code) and one zero, so {_DISTINCT['float8_e4m3fnuz']}. Its bias is "
+            f"{_FNUZ.bias} instead of {_E4M3.bias}: the range moves down a binade (max {_FNUZ.max:g}, smallest "
+            f"subnormal $2^{{{math.log2(_FNUZ.min_subnormal):.0f}}}$ instead of {_E4M3.max:g} and "
+            f"$2^{{{math.log2(_E4M3.min_subnormal):.0f}}}$).\n\n"
             "```python\nimport numpy as np\nfrom support.formats import decode, get_format\n"
             "codes = np.arange(256, dtype=np.uint8)\n"
             "for name in ('float8_e4m3fn', 'float8_e4m3fnuz'):\n"

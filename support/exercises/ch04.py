@@ -131,9 +131,9 @@ QUESTIONS = [
             "At $2^p$ the gap between floats becomes 2, so $2^p + 1$ is a tie. Which way do ties go?",
         ],
         solution_text=(
-            "float16 has $p = 11$, so every integer up to $2^{11} = 2048$ is representable. There the spacing "
-            "becomes 2, and $2048 + 1$ is a tie between 2048 (even significand) and 2050 (odd): it rounds back "
-            "to 2048, forever.\n\n"
+            f"float16 has $p = 11$, so every integer up to $2^{{11}} = {_STALL16:.0f}$ is representable. There "
+            f"the spacing becomes 2, and ${_STALL16:.0f} + 1$ is a tie between {_STALL16:.0f} (even significand) "
+            f"and {_STALL16 + 2:.0f} (odd): it rounds back to {_STALL16:.0f}, forever.\n\n"
             "```python\nimport numpy as np\n"
             "count = np.cumsum(np.ones(5000, dtype=np.float16))\n"
             "print(count[-1], np.float16(2048) + np.float16(1))\n```"
@@ -152,7 +152,7 @@ QUESTIONS = [
         solution_text=(
             "In $[2^{24}, 2^{25})$ the spacing is 2. The exact sum $2^{24} + 3$ is a tie between "
             "$2^{24} + 2$ (significand ending in 1: odd) and $2^{24} + 4$ (ending in 0: even). Ties go to even, "
-            "so the sum rounds *up*, to 16 777 220: adding 1 moved the number by 2.\n\n"
+            f"so the sum rounds *up*, to {_Q3:,.0f}: adding 1 moved the number by 2.\n\n"
             "```python\nimport numpy as np\n"
             "print(int(np.float32(2**24 + 2) + np.float32(1)))\n```"
         ),
@@ -206,8 +206,9 @@ QUESTIONS = [
         solution_text=(
             "The accumulator counts in steps of 0.25, exactly, while 0.25 is less than half its spacing. In "
             "$[64, 128)$ the BF16 spacing is $64 \\cdot 2^{-7} = 0.5$, so $64 + 0.25$ is a tie between 64 "
-            "(significand `1.0000000`, even) and 64.5 (odd): it rounds back to 64. The sum is stuck at 64, "
-            "a sixteenth of the true 1024, which an FP32 accumulator gets exactly.\n\n"
+            "(significand `1.0000000`, even) and 64.5 (odd): it rounds back to 64. The sum is stuck at "
+            f"{_DOT6:g}, 1/{_DOT6_FP32 / _DOT6:g} of the true {_DOT6_FP32:g}, which an FP32 accumulator gets "
+            "exactly.\n\n"
             "```python\nimport numpy as np\nfrom support import summation as sm\n"
             "a = np.full(4096, 0.5)\n"
             "print(sm.dot(a, a, inputs='bfloat16', accumulate='bfloat16'),\n"
@@ -227,7 +228,7 @@ QUESTIONS = [
         ],
         solution_text=(
             "$\\gamma_{n-1} = (n-1)u / (1 - (n-1)u) \\le 1/100 \\iff 100 (n-1) u \\le 1 - (n-1) u \\iff (n-1)u "
-            "\\le 1/101$. With $u = 2^{-24}$, $n - 1 \\le 2^{24}/101 = 166\\,111.04$, so $n = 166\\,112$. "
+            f"\\le 1/101$. With $u = 2^{{-24}}$, $n - 1 \\le 2^{{24}}/101 = {2**24 / 101:,.2f}$, so $n = {_N7:,}$. "
             "Forgetting the denominator ($(n-1)u \\le 0.01$) gives a slightly larger, wrong $n$. The measured "
             "errors of the chapter stay far below this worst case.\n\n"
             "```python\nfrom fractions import Fraction\nimport math\nfrom support import summation as sm\n"

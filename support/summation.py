@@ -308,7 +308,7 @@ def naive_sum(x: ArrayLike, fmt: str | FloatFormat = "float32", *, cumulative: b
     """Recursive (left-to-right) summation in ``fmt``: ``s = fl(s + x[i])``.
 
     The computed sum satisfies ``|s_hat - s| <= gamma(n - 1, u) * sum(|x|)``
-    (Higham 2002, eq. 4.4), and the error of each step is at most half an ulp of the
+    (Higham 2002, ch. 4), and the error of each step is at most half an ulp of the
     running sum: once the sum is large, small addends are lost ("stagnation").
 
     Parameters
@@ -347,7 +347,7 @@ def pairwise_sum(x: ArrayLike, fmt: str | FloatFormat = "float32", *, block: int
     be shorter), each block is summed left to right, and the block sums are added by a
     balanced tree: adjacent pairs, level by level, an odd one out carried up unchanged.
     With ``block=1`` this is plain pairwise summation, whose error is at most
-    ``gamma(ceil(log2 n), u) * sum(|x|)`` (Higham 2002, eq. 4.6); with blocks of ``b``,
+    ``gamma(ceil(log2 n), u) * sum(|x|)`` (Higham 2002, ch. 4); with blocks of ``b``,
     ``gamma(b - 1 + ceil(log2(n / b)), u) * sum(|x|)``.
 
     Parameters
@@ -388,7 +388,7 @@ def _block_sums(v: np.ndarray, ar: _Arithmetic, block: int) -> np.ndarray:
 
 def blocked_sum(x: ArrayLike, fmt: str | FloatFormat = "float32", *, block: int) -> Any:
     """Blocked summation: blocks of ``block`` elements summed left to right, then the
-    block sums added left to right (Higham 2002, sec. 4.2).
+    block sums added left to right (Higham 2002, ch. 4).
 
     This is what a reduction on ``T`` threads does with ``block = ceil(n / T)``: each
     thread sums its own chunk, then one thread adds the ``T`` partial sums.  Its error is
@@ -408,7 +408,7 @@ def blocked_sum(x: ArrayLike, fmt: str | FloatFormat = "float32", *, block: int)
 
 
 def kahan_sum(x: ArrayLike, fmt: str | FloatFormat = "float32", *, cumulative: bool = False) -> Any:
-    """Kahan's compensated summation in ``fmt`` (Kahan 1965; Higham 2002, Alg. 4.2).
+    """Kahan's compensated summation in ``fmt`` (Kahan 1965; Higham 2002, ch. 4).
 
     A second variable ``c`` carries the rounding error of the last addition, recovered
     exactly as ``(t - s) - y``, and subtracts it from the next addend::
@@ -416,7 +416,7 @@ def kahan_sum(x: ArrayLike, fmt: str | FloatFormat = "float32", *, cumulative: b
         y = x[i] - c;  t = s + y;  c = (t - s) - y;  s = t
 
     The error is at most ``(2u + O(n u**2)) * sum(|x|)``, independent of ``n`` to first
-    order (Knuth, TAOCP vol. 2, 4.2.2; Higham 2002, eq. 4.8).
+    order (Knuth, TAOCP vol. 2, 4.2.2; Higham 2002, ch. 4).
 
     Examples
     --------
@@ -610,8 +610,10 @@ def dot(
             out = _sequential(v, ar, bool(cumulative))
             return (out[0] if one else out) if cumulative else _result(out, one)
         return _result(ar.to64(_tree(v, ar)), one)
-    if ar.native and facc.name == "bfloat16" and not np.array_equal(products.astype(np.float32), products):
-        ar = _Arithmetic(facc, native=False)  # the fast path needs products exact in float32
+    if ar.native and facc.name == "bfloat16":
+        with np.errstate(over="ignore"):
+            if not np.array_equal(products.astype(np.float32), products):
+                ar = _Arithmetic(facc, native=False)  # the fast path needs float32 products
     if method == "naive":
         out = _sequential_exact_addends(products, ar, bool(cumulative))
         return (out[0] if one else out) if cumulative else _result(out, one)

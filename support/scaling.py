@@ -170,9 +170,9 @@ def scaled_round(
     fmt : str or FloatFormat
         The narrow format.
     saturate : bool
-        Clamp overflow to ``±fmt.max`` (default, as Transformer Engine and torch's
-        ``float8_e4m3fn`` cast do); ``False`` gives the format's overflow value
-        (NaN for E4M3FN, inf for E5M2), as ml_dtypes does.
+        Clamp overflow to ``±fmt.max`` (default, as Transformer Engine does, and torch
+        2.13's ``float8_e4m3fn`` cast; torch 2.11 did not saturate); ``False`` gives the
+        format's overflow value (NaN for E4M3FN, inf for E5M2), as ml_dtypes does.
     mode, rng
         Rounding mode, as for :func:`support.formats.round_to`.
 

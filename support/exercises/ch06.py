@@ -194,13 +194,13 @@ QUESTIONS = [
         wrong=[float("nan"), 480.0, 512.0],
     ),
     Question(
-        title="500 cast to E4M3FN: ml_dtypes versus torch",
+        title="500 cast to E4M3FN: ml_dtypes versus a saturating cast",
         checker=Choice(
             "a",
             options={
-                "a": "ml_dtypes gives NaN; torch gives 448.",
+                "a": "ml_dtypes gives NaN; the saturating cast gives 448.",
                 "b": "Both give 448.",
-                "c": "ml_dtypes gives inf; torch gives 448.",
+                "c": "ml_dtypes gives inf; the saturating cast gives 448.",
                 "d": "Both give 512.",
                 "e": "Both give NaN.",
             },
@@ -208,19 +208,23 @@ QUESTIONS = [
                 "b": "ml_dtypes' `astype` does not saturate: beyond 464 it follows the format's overflow rule.",
                 "c": "E4M3FN has no infinity, so the non-saturating overflow value is NaN.",
                 "d": "512 = 2⁹ is beyond E4M3FN's range: there is no code for it.",
-                "e": "torch's cast to float8_e4m3fn saturates to ±448 (and maps ±inf to ±448 too).",
+                "e": "A saturating cast clamps every finite overflow (and ±inf) to ±448; it never makes a NaN "
+                     "from a number. (torch 2.11's cast did give NaN: it did not saturate yet.)",
             },
         ),
         hints=[
             "500 is above the overflow threshold 464. What is the overflow value of a format with NaN but no inf?",
-            "One of the two libraries saturates for this dtype.",
+            "A saturating cast replaces overflow by the largest finite value of the right sign.",
         ],
         solution_text=(
-            "ml_dtypes implements the non-saturating conversion: overflow in E4M3FN (no infinity) gives NaN. torch "
-            "saturates E4M3FN casts to ±448 (but not E5M2 casts, which overflow to ±inf).\n\n"
-            "```python\nimport numpy as np, ml_dtypes, torch\n"
+            "ml_dtypes implements the non-saturating conversion: overflow in E4M3FN (no infinity) gives NaN. A "
+            "saturating cast gives 448. torch 2.13 saturates E4M3FN casts (but not E5M2 casts, which overflow to "
+            "±inf); torch 2.11 did not saturate. To be sure in any version, clamp first.\n\n"
+            "```python\nimport numpy as np, ml_dtypes, torch\nfrom support.formats import round_to\n"
             "print(np.float32(500).astype(ml_dtypes.float8_e4m3fn))\n"
-            "print(torch.tensor(500.0).to(torch.float8_e4m3fn).float())\n```"
+            "print(round_to(500.0, 'float8_e4m3fn', saturate=True))\n"
+            "print(torch.__version__, torch.tensor(500.0).to(torch.float8_e4m3fn).float())\n"
+            "print(torch.tensor(500.0).clamp(-448, 448).to(torch.float8_e4m3fn).float())\n```"
         ),
         reference="a",
         wrong=["b", "c", "d", "e"],

@@ -934,7 +934,8 @@ def round_to(
     -----
     With ``mode="nearest_even"`` and ``saturate=False`` the result equals ml_dtypes'
     ``x.astype(dtype).astype(np.float32)`` bit for bit for float16/float32 inputs (and
-    ``saturate=True`` torch's ``x.to(torch.float8_e4m3fn)``), including these conventions:
+    ``saturate=True`` the saturating ``x.to(torch.float8_e4m3fn)`` of torch 2.13; torch 2.11
+    did not saturate), including these conventions:
 
     - ``float8_e4m3fn``: overflow is NaN, except that up to 464 ties down to 448;
     - fnuz formats: −0 and negative values that round to zero give +0;

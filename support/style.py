@@ -60,11 +60,12 @@ _FORMAT_ORDER = [
 
 def format_color(name: str) -> str:
     """A fixed colour for a named format, so a format looks the same in every chapter."""
+    readable = [c for c in PALETTE if c != COLORS["yellow"]]  # yellow is too light for lines
     try:
         i = _FORMAT_ORDER.index(name)
     except ValueError:
         i = sum(map(ord, name))  # stable for any other name
-    return PALETTE[i % len(PALETTE)]
+    return readable[i % len(readable)]
 
 
 def use_style() -> None:

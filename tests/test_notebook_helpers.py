@@ -53,6 +53,7 @@ def test_style_palette_and_format_colours():
     use_style()
     assert matplotlib.rcParams["axes.prop_cycle"].by_key()["color"] == PALETTE
     assert format_color("bfloat16") == format_color("bfloat16") != format_color("float16")
+    assert all(format_color(n) != "#F0E442" for n in ["float4_e2m1fn", "int4", "nf4", "x", "y", "zz"])  # no yellow lines
     assert format_color("a-format-not-listed") in PALETTE
 
 

@@ -18,10 +18,10 @@ the pieces the course uses for FP8 recipes:
   ``DelayedScaling`` recipe does it: the scale for this step comes from the amax
   history of previous steps (maximum over a window, or the most recent value).
 
-Scales are float64.  Multiplying by a power-of-two scale is exact, so then
-``scaled_round`` rounds exactly once; any other scale adds a relative error of at most
-2**-53 before the rounding to the narrow format, which changes a result only for inputs
-within that distance of a rounding tie.
+Scales are float64 (Transformer Engine keeps them in float32).  Multiplying by a
+power-of-two scale is exact, so then ``scaled_round`` rounds exactly once; any other
+scale adds a relative error of at most 2**-53 before the rounding to the narrow format,
+which changes a result only for inputs within that distance of a rounding tie.
 
 >>> import numpy as np
 >>> x = np.array([0.001, -0.0025, 0.004])
@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from typing import Any
 
 import numpy as np
@@ -199,15 +200,28 @@ def scaled_round(
 class DelayedScaler:
     """Delayed per-tensor scaling of one tensor stream, as Transformer Engine does it.
 
-    Each call of :meth:`quantize` casts a tensor with the *current* scale, then records
-    the tensor's amax in a history of the last ``history_len`` steps and computes the
-    scale for the next step from it: ``scale_for_amax(reduce(history), fmt, margin)``
-    with ``reduce`` the maximum over the window (``algo="max"``) or the latest amax
-    (``algo="most_recent"``).  The history starts as zeros; while the reduced amax is
-    0, or not finite (a tensor with inf or NaN), the previous scale is kept.  The cast
-    never reads the amax of the tensor it casts: a tensor much larger than the
-    previous ones overflows, which ``saturate=True`` (the default) clamps to
-    ``±fmt.max``.
+    Each call of :meth:`quantize` casts a tensor with the scale computed at the end of
+    the previous call, then records the tensor's amax in a history of the last
+    ``history_len`` steps and computes the scale for the next call from it:
+    ``fmt.max / (2**margin * reduce(history))``, with ``reduce`` the maximum over the
+    window (``algo="max"``, this step included) or this step's amax
+    (``algo="most_recent"``).  The cast never reads the amax of the tensor it casts: a
+    tensor much larger than the previous ones overflows, which ``saturate=True`` (the
+    default) clamps to ``±fmt.max``.
+
+    The edge cases follow Transformer Engine's fused update for PyTorch
+    (``transformer_engine/common/recipe/delayed_scaling.cu``):
+
+    - the amax ignores NaN elements (TE reduces with ``fmaxf``), so an all-NaN or
+      all-zero tensor has amax 0;
+    - an amax of 0 is not recorded: history and scale stay as they are (in TE this is
+      also what a module that did not run this step looks like);
+    - an infinite reduced amax keeps the previous scale (with ``algo="max"``, for as
+      long as the inf stays in the window);
+    - a scale too large for a float (an amax near the bottom of the float range)
+      becomes the largest float64 (TE: the largest float32) instead of inf.
+
+    The history starts as zeros and the scale as ``initial_scale`` (TE: 1).
 
     Parameters
     ----------
@@ -286,11 +300,13 @@ class DelayedScaler:
         if arr.size == 0:
             raise ValueError("DelayedScaler.quantize: x is empty")
         out = scaled_round(arr, self.scale, self.fmt, saturate=self.saturate, mode=mode, rng=rng)
-        with np.errstate(invalid="ignore"):
-            amax = float(np.max(np.abs(arr)))  # NaN if x has a NaN
+        amax = float(np.fmax.reduce(np.abs(arr), axis=None, initial=0.0))  # skips NaN, like fmaxf
+        if amax == 0:
+            return out  # nothing recorded, scale kept
         self.history = np.roll(self.history, -1)
         self.history[-1] = amax
         reduced = float(np.max(self.history)) if self.algo == "max" else amax
-        if math.isfinite(reduced) and reduced > 0:
-            self.scale = scale_for_amax(reduced, self.fmt, margin=self.margin)
+        if math.isfinite(reduced):
+            target = math.ldexp(self.fmt.max, -self.margin)
+            self.scale = min(target / reduced, sys.float_info.max)  # a tiny amax: the largest float
         return out

@@ -128,6 +128,44 @@ def test_delayed_scaler_keeps_scale_for_zero_and_nonfinite_amax():
     assert scaler.scale == 224.0 and out[0] == 2.0  # inf saturates to 448 / 224
 
 
+def test_delayed_scaler_skips_zero_amax_like_transformer_engine():
+    # TE's fused update neither rolls the history nor changes the scale for an amax of 0.
+    scaler = DelayedScaler("float8_e4m3fn", history_len=2)
+    for x in ([4.0], [0.0, -0.0], [1.0]):
+        scaler.quantize(x)
+    assert scaler.history.tolist() == [4.0, 1.0] and scaler.scale == 112.0   # 4 is still in the window
+
+
+def test_delayed_scaler_ignores_nan_in_amax_like_transformer_engine():
+    # TE computes amaxes with fmaxf, which skips NaN: the finite values still count.
+    scaler = DelayedScaler("float8_e4m3fn", history_len=3)
+    scaler.quantize([2.0])
+    out = scaler.quantize([math.nan, 4.0])
+    assert np.isnan(out[0]) and scaler.history.tolist() == [0.0, 2.0, 4.0] and scaler.scale == 112.0
+    scaler.quantize([math.nan])                   # amax 0: nothing recorded
+    assert scaler.history.tolist() == [0.0, 2.0, 4.0] and scaler.scale == 112.0
+    recent = DelayedScaler("float8_e4m3fn", history_len=3, algo="most_recent")
+    recent.quantize([2.0])
+    recent.quantize([math.nan, 1.0])
+    assert recent.scale == 448.0
+
+
+def test_delayed_scaler_inf_freezes_scale_while_in_window():
+    scaler = DelayedScaler("float8_e4m3fn", history_len=2)
+    scaler.quantize([2.0])
+    scaler.quantize([math.inf])
+    scaler.quantize([1.0])
+    assert scaler.scale == 224.0                  # window [inf, 1]: scale kept
+    scaler.quantize([1.0])
+    assert scaler.scale == 448.0                  # inf has left the window
+
+
+def test_delayed_scaler_clamps_overflowing_scale():
+    scaler = DelayedScaler("float8_e4m3fn", history_len=1)
+    scaler.quantize([5e-324])                     # 448 / 5e-324 overflows float64
+    assert scaler.scale == np.finfo(np.float64).max
+
+
 def test_delayed_scaler_spike_overflows_and_saturation_bounds_it():
     for saturate in (True, False):
         rng = np.random.default_rng(2)

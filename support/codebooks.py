@@ -38,6 +38,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from support import formats
+from support._validate import integer_in_range, positive_int, positive_number, real_array
+
 __all__ = [
     "NF4",
     "FP4_BNB",
@@ -162,6 +165,8 @@ def dynamic_map(signed: bool = True, max_exponent_bits: int = 7, total_bits: int
     >>> d.shape, float(d[0]), float(d[127]), float(d[-1])
     ((256,), -0.992968738079071, 0.0, 1.0)
     """
+    total_bits = integer_in_range(total_bits, "total_bits", 1, 8, why="a code must fit a uint8")
+    max_exponent_bits = integer_in_range(max_exponent_bits, "max_exponent_bits", 0, total_bits - 1)
     non_sign_bits = total_bits - 1
     additional_items = 2 ** (non_sign_bits - max_exponent_bits) - 1
     data: list[np.ndarray] = []
@@ -181,7 +186,11 @@ def dynamic_map(signed: bool = True, max_exponent_bits: int = 7, total_bits: int
         add(additional_items + 1, max_exponent_bits - 1)
     values = np.concatenate(data + [np.array([0.0, 1.0], dtype=np.float32)])
     if len(values) != 2**total_bits:
-        raise ValueError("these parameters do not give 2**total_bits values")
+        raise ValueError(
+            f"these parameters give {len(values)} values, not 2**total_bits = {2**total_bits}; "
+            "allowed: signed=True with any max_exponent_bits < total_bits, "
+            "or signed=False with max_exponent_bits = total_bits - 1"
+        )
     return np.sort(values).astype(np.float32)
 
 
@@ -189,15 +198,11 @@ def dynamic_map(signed: bool = True, max_exponent_bits: int = 7, total_bits: int
 
 
 def _check_codebook(codebook: ArrayLike) -> np.ndarray:
-    cb = np.asarray(codebook)
-    if cb.dtype == bool or not (np.issubdtype(cb.dtype, np.floating) or np.issubdtype(cb.dtype, np.integer)):
-        raise TypeError(f"codebook must hold real numbers, got dtype {cb.dtype}")
+    cb = real_array(codebook, "codebook", allow_empty=True)
     if cb.ndim != 1 or not 2 <= len(cb) <= 256:
         raise ValueError(
             f"codebook must be 1-D with 2 to 256 levels (a code must fit a uint8), got shape {cb.shape}"
         )
-    if not np.isfinite(cb).all():
-        raise ValueError("codebook levels must be finite")
     return cb
 
 
@@ -229,7 +234,11 @@ def nearest_code(x: ArrayLike, codebook: ArrayLike) -> np.ndarray:
     """
     cb = _check_codebook(codebook)
     values = np.asarray(x)
-    if np.issubdtype(values.dtype, np.floating) and np.isnan(values).any():
+    if values.dtype.kind not in "biuf" and values.dtype.name not in formats.FORMATS:
+        raise TypeError(
+            f"x must hold real numbers (integers, floats or an ml_dtypes float), got dtype {values.dtype}"
+        )
+    if values.dtype.kind not in "biu" and np.isnan(values).any():
         raise ValueError("x contains NaN; a NaN has no nearest level")
     if not np.issubdtype(cb.dtype, np.floating):
         cb = cb.astype(np.float64)
@@ -250,29 +259,8 @@ def nearest_code(x: ArrayLike, codebook: ArrayLike) -> np.ndarray:
 # --------------------------------------------------------------------------- blockwise
 
 
-def _check_positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive int, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value}")
-    return int(value)
-
-
-def _check_finite_values(x: ArrayLike) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise TypeError(f"x must hold real numbers (integer or float), got dtype {arr.dtype}")
-    if arr.size == 0:
-        raise ValueError("x is empty; there is nothing to quantize")
-    if np.issubdtype(arr.dtype, np.floating):
-        if np.isnan(arr).any():
-            raise ValueError(
-                f"x contains {int(np.isnan(arr).sum())} NaN value(s); quantization needs finite "
-                "values (a NaN would make its block's absmax NaN)"
-            )
-        if np.isinf(arr).any():
-            raise ValueError("x contains infinite values; quantization needs finite values")
-    return arr
+def _check_finite_values(x: ArrayLike, name: str = "x") -> np.ndarray:
+    return real_array(x, name, why="a NaN or infinite value would make its block's absmax NaN or inf")
 
 
 def _blocks(values: np.ndarray, block_size: int) -> list[np.ndarray]:
@@ -435,10 +423,16 @@ def quantize_blockwise(
     (array([0.5, 2. ], dtype=float32), 4.5)
     """
     cb = _check_codebook(codebook).astype(np.float32)
-    block_size = _check_positive_int(block_size, "block_size")
-    double_quant_block_size = _check_positive_int(double_quant_block_size, "double_quant_block_size")
+    block_size = positive_int(block_size, "block_size")
+    double_quant_block_size = positive_int(double_quant_block_size, "double_quant_block_size")
     arr = _check_finite_values(x)
-    flat = arr.astype(np.float32).ravel()
+    with np.errstate(over="ignore"):
+        flat = arr.astype(np.float32).ravel()
+    if not np.isfinite(flat).all():
+        raise ValueError(
+            f"x has finite values beyond the float32 range (|x| > {np.finfo(np.float32).max:.4g}); "
+            "blockwise quantization computes in float32, so scale x down first"
+        )
     absmax, codes = _scale_and_code(flat, cb, block_size)
     absmax_quantized, offset = None, None
     if double_quant:
@@ -492,8 +486,7 @@ def unpack_4bit(packed: ArrayLike, count: int | None = None) -> np.ndarray:
 
 
 def _check_weights(w: ArrayLike) -> np.ndarray:
-    arr = _check_finite_values(w)
-    return arr.astype(np.float64)
+    return _check_finite_values(w, "w").astype(np.float64)
 
 
 def ternary_quantize(w: ArrayLike, eps: float = 1e-5) -> tuple[np.ndarray, float]:
@@ -524,8 +517,7 @@ def ternary_quantize(w: ArrayLike, eps: float = 1e-5) -> tuple[np.ndarray, float
     (array([ 1,  0,  1, -1], dtype=int8), 0.7125)
     """
     arr = _check_weights(w)
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0:
-        raise ValueError(f"eps must be a positive number, got {eps!r}")
+    positive_number(eps, "eps")  # validated, used as given
     gamma = float(np.abs(arr).mean())
     codes = np.clip(np.rint(arr / (gamma + eps)), -1, 1).astype(np.int8)
     return codes, gamma
@@ -690,19 +682,15 @@ def lloyd_max(
     >>> r.levels.round(4), round(r.mse, 4)
     (array([-1.5104, -0.4528,  0.4528,  1.5104]), 0.1175)
     """
-    if isinstance(bits, bool) or not isinstance(bits, numbers.Integral):
-        raise TypeError(f"bits must be an integer from 1 to 8, got {bits!r}")
-    if not 1 <= bits <= 8:
-        raise ValueError(f"bits must be an integer from 1 to 8, got {bits}")
-    iters = _check_positive_int(iters, "iters")
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol > 0:
-        raise ValueError(f"tol must be a positive number, got {tol!r}")
+    bits = integer_in_range(bits, "bits", 1, 8)
+    iters = positive_int(iters, "iters")
+    tol = positive_number(tol, "tol")
     n = 2**bits
     if samples is not None:
-        return _lloyd_samples(_check_finite_values(samples), n, iters, float(tol))
+        return _lloyd_samples(_check_finite_values(samples, "samples"), n, iters, tol)
     if density != "normal":
         raise ValueError(f"density must be 'normal' (or pass samples), got {density!r}")
-    return _lloyd_normal(n, iters, float(tol))
+    return _lloyd_normal(n, iters, tol)
 
 
 def kmeans_codebook(samples: ArrayLike, bits: int, *, iters: int = 10_000, tol: float = 1e-12) -> LloydMaxResult:

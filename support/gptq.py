@@ -27,13 +27,13 @@ batch boundary, so the result never depends on ``block_size``.)
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
 
 from support import uniform
+from support._validate import integer_in_range, positive_int, positive_number, real_array
 
 __all__ = ["gptq_quantize", "GPTQResult", "hessian"]
 
@@ -44,41 +44,11 @@ MIN_BITS, MAX_BITS = 2, 8
 
 
 def _real_matrix(a: object, name: str, shape_hint: str) -> np.ndarray:
-    arr = np.asarray(a)
-    if arr.dtype == bool or not (
-        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
-    ):
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    """``a`` as a new finite float64 array of shape ``shape_hint`` (the caller may modify it)."""
+    arr = real_array(a, name, allow_empty=True)
     if arr.ndim != 2 or arr.size == 0:
         raise ValueError(f"{name} must be a non-empty 2-D array {shape_hint}, got shape {arr.shape}")
-    arr = arr.astype(np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite (no NaN or inf)")
-    return arr
-
-
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive integer, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value}")
-    return int(value)
-
-
-def _check_bits(bits: object) -> int:
-    if isinstance(bits, bool) or not isinstance(bits, numbers.Integral):
-        raise TypeError(f"bits must be an integer from {MIN_BITS} to {MAX_BITS}, got {bits!r}")
-    if not MIN_BITS <= bits <= MAX_BITS:
-        raise ValueError(f"bits must be an integer from {MIN_BITS} to {MAX_BITS}, got {bits}")
-    return int(bits)
-
-
-def _check_damp(damp: object) -> float:
-    if isinstance(damp, bool) or not isinstance(damp, numbers.Real):
-        raise TypeError(f"damp must be a real number >= 0, got {damp!r}")
-    if not (np.isfinite(damp) and damp >= 0):
-        raise ValueError(f"damp must be a finite number >= 0 (typically 0.01), got {damp}")
-    return float(damp)
+    return arr.astype(np.float64)  # always a copy
 
 
 # --------------------------------------------------------------------------- pieces
@@ -249,12 +219,13 @@ def gptq_quantize(
             f"x_calib has {x.shape[1]} features but w has {n_in} input columns; "
             "w must have shape (out, in) and x_calib shape (n, in)"
         )
-    bits = _check_bits(bits)
-    group = n_in if group_size is None else _positive_int(group_size, "group_size")
+    bits = integer_in_range(bits, "bits", MIN_BITS, MAX_BITS)
+    group_size = positive_int(group_size, "group_size", allow_none=True)
+    group = n_in if group_size is None else group_size
     if n_in % group != 0:
         raise ValueError(f"group_size {group} must divide the number of input columns {n_in}")
-    block_size = _positive_int(block_size, "block_size")
-    damp = _check_damp(damp)
+    block_size = positive_int(block_size, "block_size")
+    damp = positive_number(damp, "damp", allow_zero=True, hint="typically 0.01")
     symmetric = bool(symmetric)
 
     h = hessian(x)

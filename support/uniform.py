@@ -60,6 +60,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from support._validate import integer_in_range, normalize_axis, positive_int, real_array
+
 __all__ = [
     "UniformQuantized",
     "integer_range",
@@ -86,59 +88,13 @@ _MSE_BATCH_VALUES = 1 << 22
 # --------------------------------------------------------------------------- checks
 
 
-def _check_bits(bits: object, low: int = MIN_BITS, high: int = MAX_BITS, name: str = "bits") -> int:
-    if isinstance(bits, bool) or not isinstance(bits, numbers.Integral):
-        raise TypeError(f"{name} must be an integer from {low} to {high}, got {bits!r}")
-    if not low <= bits <= high:
-        raise ValueError(f"{name} must be an integer from {low} to {high}, got {bits}")
-    return int(bits)
+def _check_bits(bits: object) -> int:
+    return integer_in_range(bits, "bits", MIN_BITS, MAX_BITS)
 
 
 def _check_finite_array(x: ArrayLike, name: str = "x") -> np.ndarray:
-    """Return ``x`` as a numpy array of real numbers, refusing NaN and infinities."""
-    arr = np.asarray(x)
-    if arr.dtype == bool or not (
-        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
-    ):
-        raise TypeError(f"{name} must hold real numbers (integer or float), got dtype {arr.dtype}")
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty; there is nothing to quantize")
-    if np.issubdtype(arr.dtype, np.floating):
-        if np.isnan(arr).any():
-            raise ValueError(
-                f"{name} contains {int(np.isnan(arr).sum())} NaN value(s); quantization needs "
-                "finite values (a NaN would make its whole group's scale NaN)"
-            )
-        if np.isinf(arr).any():
-            raise ValueError(
-                f"{name} contains {int(np.isinf(arr).sum())} infinite value(s); quantization "
-                "needs finite values (an infinite absmax gives an infinite scale)"
-            )
-    return arr
-
-
-def _check_axis(axis: object, ndim: int) -> int:
-    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-        raise TypeError(f"axis must be an int or None, got {axis!r}")
-    if not -ndim <= axis < ndim:
-        raise ValueError(
-            f"axis {axis} is out of range for an array with {ndim} dimension(s) "
-            f"(allowed: {-ndim} to {ndim - 1})"
-        )
-    return int(axis) % ndim
-
-
-def _check_group_size(group_size: object, length: int, axis: int) -> int:
-    if isinstance(group_size, bool) or not isinstance(group_size, numbers.Integral):
-        raise TypeError(f"group_size must be a positive int or None, got {group_size!r}")
-    if group_size < 1:
-        raise ValueError(f"group_size must be a positive int, got {group_size}")
-    if length % group_size != 0:
-        raise ValueError(
-            f"group_size {group_size} does not divide the length {length} of axis {axis}; "
-            "allowed: a divisor of that length"
-        )
-    return int(group_size)
+    """Return ``x`` as a non-empty numpy array of real numbers, refusing NaN and infinities."""
+    return real_array(x, name, why="a NaN or infinite value would make its whole group's scale NaN or inf")
 
 
 def _check_clip(clip: object) -> str | float:
@@ -434,27 +390,34 @@ def scale_zero_point(
     bits = _check_bits(bits)
     clip = _check_clip(clip)
     scale_dtype = _check_scale_dtype(scale_dtype)
-    ax = None if axis is None else _check_axis(axis, arr.ndim)
+    ax = normalize_axis(axis, arr.ndim, allow_none=True)
     rows = _to_rows(arr.astype(np.float64), ax, None)
     scale, zp = _row_params(rows, bits, bool(symmetric), bool(restricted), clip, scale_dtype)
     shape = _param_shape(arr.shape, ax, None)
     return scale.reshape(shape), zp.reshape(shape)
 
 
+def _integer_zero_point(zero_point: ArrayLike) -> np.ndarray:
+    """``zero_point`` as int64; integral floats such as ``3.0`` are accepted, ``3.5`` is not."""
+    zero_point = np.asarray(zero_point)
+    if not np.issubdtype(zero_point.dtype, np.integer):
+        values = np.asarray(zero_point, dtype=np.float64)
+        if not np.all(values % 1 == 0):
+            bad = values[~(values % 1 == 0)].ravel()[0]
+            raise ValueError(f"zero_point must hold integers, got {bad}")
+    return zero_point.astype(np.int64)
+
+
 def _check_params(x: np.ndarray, scale: ArrayLike, zero_point: ArrayLike, bits: int,
                   symmetric: bool) -> tuple[np.ndarray, np.ndarray]:
     """Validate scale/zero-point given by the caller and broadcast-check them against ``x``."""
     scale = np.asarray(scale, dtype=np.float64)
-    zero_point = np.asarray(zero_point)
     if symmetric and bits == 1:  # sign quantization never divides by the scale
         if not (np.isfinite(scale).all() and (scale >= 0).all()):
             raise ValueError("scale must be finite and non-negative everywhere")
     elif not (np.isfinite(scale).all() and (scale > 0).all()):
         raise ValueError("scale must be finite and positive everywhere")
-    if not np.issubdtype(zero_point.dtype, np.integer):
-        if not np.all(np.asarray(zero_point, dtype=np.float64) % 1 == 0):
-            raise ValueError("zero_point must hold integers")
-    zero_point = zero_point.astype(np.int64)
+    zero_point = _integer_zero_point(zero_point)
     qmin, qmax = integer_range(bits, symmetric=symmetric, restricted=False)
     if symmetric and np.any(zero_point != 0):
         raise ValueError("symmetric quantization has zero_point 0; pass symmetric=False for a zero-point")
@@ -514,6 +477,9 @@ def quantize_with(
 def dequantize_with(codes: ArrayLike, scale: ArrayLike, zero_point: ArrayLike = 0) -> np.ndarray:
     """Real values ``(codes - zero_point) * scale`` (float64).
 
+    ``scale`` must be finite and non-negative, ``zero_point`` integer-valued; the
+    three arrays must broadcast together.
+
     Examples
     --------
     >>> dequantize_with([0, 3, 15], 0.5, 3)
@@ -522,8 +488,18 @@ def dequantize_with(codes: ArrayLike, scale: ArrayLike, zero_point: ArrayLike = 
     codes = np.asarray(codes)
     if not np.issubdtype(codes.dtype, np.integer):
         raise TypeError(f"codes must be integers, got dtype {codes.dtype}")
-    zero_point = np.asarray(zero_point).astype(np.int64)
-    return (codes.astype(np.int64) - zero_point) * np.asarray(scale, dtype=np.float64)
+    zero_point = _integer_zero_point(zero_point)
+    scale = np.asarray(scale, dtype=np.float64)
+    if not (np.isfinite(scale).all() and (scale >= 0).all()):
+        raise ValueError("scale must be finite and non-negative everywhere")
+    try:
+        np.broadcast_shapes(codes.shape, scale.shape, zero_point.shape)
+    except ValueError as exc:
+        raise ValueError(
+            f"scale {scale.shape} and zero_point {zero_point.shape} must broadcast against "
+            f"codes {codes.shape}"
+        ) from exc
+    return (codes.astype(np.int64) - zero_point) * scale
 
 
 def fake_quantize_with(
@@ -685,13 +661,18 @@ def quantize(
     clip = _check_clip(clip)
     scale_dtype = _check_scale_dtype(scale_dtype)
     symmetric, restricted = bool(symmetric), bool(restricted)
+    group_size = positive_int(group_size, "group_size", allow_none=True)
     if group_size is not None:
         if arr.ndim == 0:
             raise ValueError("group_size needs an array with at least one dimension")
-        ax = _check_axis(-1 if axis is None else axis, arr.ndim)
-        group_size = _check_group_size(group_size, arr.shape[ax], ax)
+        ax = normalize_axis(-1 if axis is None else axis, arr.ndim)
+        if arr.shape[ax] % group_size != 0:
+            raise ValueError(
+                f"group_size {group_size} does not divide the length {arr.shape[ax]} of axis {ax}; "
+                "allowed: a divisor of that length"
+            )
     else:
-        ax = None if axis is None else _check_axis(axis, arr.ndim)
+        ax = normalize_axis(axis, arr.ndim, allow_none=True)
 
     rows = _to_rows(arr.astype(np.float64), ax, group_size)
     scale, zp = _row_params(rows, bits, symmetric, restricted, clip, scale_dtype)
@@ -832,9 +813,7 @@ def int_matmul(
         raise ValueError(
             f"K = {a.shape[1]} could overflow an int32 accumulator; allowed: K < 2**17 = 131072"
         )
-    if isinstance(out_zero_point, bool) or not isinstance(out_zero_point, numbers.Integral) \
-            or not -128 <= out_zero_point <= 127:
-        raise ValueError(f"out_zero_point must be an int in [-128, 127], got {out_zero_point!r}")
+    out_zero_point = integer_in_range(out_zero_point, "out_zero_point", -128, 127)
     acc = (a @ b).astype(np.int32)  # exact: |acc| <= K * 128 * 128 < 2**31
     scales = [np.asarray(s, dtype=np.float64) for s in (a_scale, b_scale, out_scale)]
     if any(not (np.isfinite(s).all() and (s > 0).all()) for s in scales):
@@ -883,7 +862,7 @@ def accumulator_overflow(a_codes: ArrayLike, b_codes: ArrayLike, acc_bits: int =
     >>> accumulator_overflow(a, a, acc_bits=16)  # 127*127 = 16129; twice that > 32767
     AccumulatorOverflow(k=3, row=0, col=0, partial_sum=48387)
     """
-    acc_bits = _check_bits(acc_bits, 2, 64, name="acc_bits")
+    acc_bits = integer_in_range(acc_bits, "acc_bits", 2, 64)
     a = np.asarray(a_codes)
     b = np.asarray(b_codes)
     for name, arr in (("a_codes", a), ("b_codes", b)):

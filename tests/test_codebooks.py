@@ -73,8 +73,15 @@ def test_dynamic_map_shape():
     d = C.dynamic_map()
     assert d.shape == (256,) and np.all(np.diff(d) > 0)
     assert d[-1] == 1.0 and d[127] == 0.0
-    with pytest.raises(ValueError, match="2\\*\\*total_bits"):
+    with pytest.raises(ValueError, match="max_exponent_bits must be an integer from 0 to 7"):
         C.dynamic_map(max_exponent_bits=8)
+    with pytest.raises(ValueError, match="give 193 values, not 2\\*\\*total_bits = 256"):
+        C.dynamic_map(signed=False, max_exponent_bits=1)
+    with pytest.raises(ValueError, match="total_bits must be an integer from 1 to 8"):
+        C.dynamic_map(total_bits=9)  # 512 levels: a code would not fit a uint8
+    with pytest.raises(TypeError, match="total_bits"):
+        C.dynamic_map(total_bits=8.0)
+    assert C.dynamic_map(signed=False).shape == (256,)
 
 
 # --------------------------------------------------------------------------- nearest code
@@ -237,6 +244,31 @@ def test_blockwise_bad_inputs():
         C.nearest_code([np.nan], C.NF4)
     with pytest.raises(ValueError, match="empty"):
         C.quantize_blockwise(np.array([]), C.NF4)
+
+
+def test_inputs_that_used_to_give_garbage_or_a_confusing_error():
+    # complex values were compared by their real part; strings failed inside numpy
+    with pytest.raises(TypeError, match="real numbers"):
+        C.nearest_code([0.5 + 1j], C.NF4)
+    with pytest.raises(TypeError, match="real numbers"):
+        C.nearest_code(["0.5"], C.NF4)
+    # ml_dtypes floats stay accepted
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    np.testing.assert_array_equal(
+        C.nearest_code(np.array([0.3, -0.2]).astype(ml_dtypes.bfloat16), C.NF4), [11, 5]
+    )
+    # 1e300 became inf in float32, then inf/inf = NaN: "x contains NaN"
+    with pytest.raises(ValueError, match="float32 range"):
+        C.quantize_blockwise(np.array([1e300, 1.0]), C.NF4)
+    # eps=inf gave all-zero codes; tol=inf stopped after one iteration, "converged"
+    with pytest.raises(ValueError, match="eps must be a positive finite number"):
+        C.ternary_quantize([1.0, -1.0], eps=np.inf)
+    with pytest.raises(TypeError, match="eps"):
+        C.ternary_quantize([1.0, -1.0], eps="small")
+    with pytest.raises(ValueError, match="tol must be a positive finite number"):
+        C.lloyd_max(bits=2, tol=np.inf)
+    with pytest.raises(ValueError, match="w contains 1 NaN"):  # the message names the argument
+        C.ternary_quantize([1.0, np.nan])
 
 
 # --------------------------------------------------------------------------- ternary / binary

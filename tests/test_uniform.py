@@ -110,6 +110,35 @@ def test_primitive_parameter_checks():
         U.dequantize_with(np.ones(3), 0.1)
 
 
+def test_dequantize_with_refuses_what_it_used_to_return_silently():
+    codes = np.array([1, 2, 3])
+    # a fractional zero-point was truncated to 0, a NaN scale gave NaN values
+    with pytest.raises(ValueError, match="zero_point must hold integers, got 0.5"):
+        U.dequantize_with(codes, 1.0, 0.5)
+    with pytest.raises(ValueError, match="finite and non-negative"):
+        U.dequantize_with(codes, np.nan)
+    with pytest.raises(ValueError, match="finite and non-negative"):
+        U.dequantize_with(codes, -0.5)
+    with pytest.raises(ValueError, match=r"must broadcast against codes \(3,\)"):
+        U.dequantize_with(codes, np.ones(2))
+    # what stays allowed: integral float zero-points, scale 0 (1-bit all-zero groups), broadcasting
+    np.testing.assert_array_equal(U.dequantize_with(codes, 0.5, 2.0), [-0.5, 0.0, 0.5])
+    np.testing.assert_array_equal(U.dequantize_with(codes, 0.0), [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(U.dequantize_with(codes[:, None], [1.0, 2.0]).shape, (3, 2))
+
+
+def test_other_argument_types_follow_the_convention():
+    with pytest.raises(TypeError, match="out_zero_point must be an integer from -128 to 127"):
+        U.int_matmul(np.ones((2, 3), np.int8), np.ones((3, 2), np.int8), a_scale=1.0, b_scale=1.0,
+                     out_scale=1.0, out_zero_point=1.5)
+    with pytest.raises(TypeError, match="group_size must be a positive integer or None"):
+        U.quantize(np.ones(4), 4, group_size="2")
+    with pytest.raises(ValueError, match="a 0-d array"):
+        U.quantize(np.float64(1.0), 4, axis=0)
+    with pytest.raises(TypeError, match="could not make an array"):
+        U.quantize([[1.0, 2.0], [3.0]], 4)
+
+
 # --------------------------------------------------------------------------- symmetric / asymmetric
 
 

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from support import formats, integers
+from support._validate import normalize_axis, positive_int
 
 __all__ = [
     "MX_ELEMENTS",
@@ -93,6 +94,8 @@ def _as_float32(x: object) -> np.ndarray:
         )
     if arr.ndim == 0:
         raise ValueError("x must have at least one dimension, got a scalar")
+    if arr.size == 0:
+        raise ValueError(f"x is empty (shape {arr.shape}); at least one block of values is needed")
     with np.errstate(over="ignore"):
         out = arr.astype(np.float32)
     if dtype.kind == "f" and np.any(np.isinf(out) & np.isfinite(arr)):
@@ -103,21 +106,9 @@ def _as_float32(x: object) -> np.ndarray:
     return out
 
 
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive integer, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value}")
-    return int(value)
-
-
 def _to_blocks(x: np.ndarray, block_size: int, axis: object) -> tuple[np.ndarray, int]:
     """Move ``axis`` last and split it into blocks: shape ``(..., n // block_size, block_size)``."""
-    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-        raise TypeError(f"axis must be an integer, got {axis!r}")
-    if not -x.ndim <= axis < x.ndim:
-        raise ValueError(f"axis {axis} is out of range for an array with {x.ndim} dimension(s)")
-    axis = int(axis) % x.ndim
+    axis = normalize_axis(axis, x.ndim)
     n = x.shape[axis]
     if n % block_size != 0:
         raise ValueError(
@@ -271,7 +262,7 @@ def mx_quantize(
     """
     if elem not in MX_ELEMENTS:
         raise ValueError(f"elem must be one of {sorted(MX_ELEMENTS)}, got {elem!r}")
-    block_size = _positive_int(block_size, "block_size")
+    block_size = positive_int(block_size, "block_size")
     blocks, axis = _to_blocks(_as_float32(x), block_size, axis)
 
     with np.errstate(invalid="ignore"):
@@ -398,7 +389,7 @@ def nvfp4_quantize(
     x32 = _as_float32(x)
     if not np.all(np.isfinite(x32)):
         raise ValueError("x must be finite: NVFP4 has no encoding for NaN or infinity")
-    block_size = _positive_int(block_size, "block_size")
+    block_size = positive_int(block_size, "block_size")
     blocks, axis = _to_blocks(x32, block_size, axis)
 
     if tensor_scale is None:

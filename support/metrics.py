@@ -15,31 +15,18 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from support._validate import normalize_axis, real_array
+
 __all__ = ["mse", "sqnr_db", "rel_error", "cosine_similarity"]
 
 
 def _as_float_array(x: ArrayLike, name: str) -> np.ndarray:
-    """Return ``x`` as a float64 array, rejecting non-numeric input and NaN."""
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:  # pragma: no cover - numpy raises for odd objects
-        raise TypeError(f"{name} must be array-like of numbers, got {type(x).__name__}") from exc
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
-    ):
-        raise TypeError(
-            f"{name} must hold real numbers (int, float or bool), got dtype {arr.dtype}"
-        )
-    if np.iscomplexobj(arr):
-        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
-    arr = arr.astype(np.float64)
-    if np.isnan(arr).any():
-        count = int(np.isnan(arr).sum())
-        raise ValueError(
-            f"{name} contains {count} NaN value(s); metrics are defined for NaN-free "
-            "arrays only (find where the NaN came from first)"
-        )
-    return arr
+    """Return ``x`` as a float64 array, rejecting non-numeric input and NaN (inf is allowed)."""
+    arr = real_array(
+        x, name, allow_empty=True, allow_inf=True, allow_bool=True,
+        why="a NaN would turn every metric into NaN: find where it came from first",
+    )
+    return arr.astype(np.float64)
 
 
 def _pair(ref: ArrayLike, approx: ArrayLike, names: tuple[str, str] = ("ref", "approx")):
@@ -167,11 +154,7 @@ def cosine_similarity(a: ArrayLike, b: ArrayLike, axis: int | None = None) -> fl
     if axis is None:
         x, y, axis_used = x.ravel(), y.ravel(), 0
     else:
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-            raise TypeError(f"axis must be an int or None, got {type(axis).__name__}")
-        if not -x.ndim <= axis < x.ndim:
-            raise ValueError(f"axis {axis} is out of range for an array with {x.ndim} dimension(s)")
-        axis_used = int(axis)
+        axis_used = normalize_axis(axis, x.ndim, allow_none=True)  # the message mentions None
     dot = np.sum(x * y, axis=axis_used)
     norms = np.linalg.norm(x, axis=axis_used) * np.linalg.norm(y, axis=axis_used)
     if np.any(norms == 0.0):

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from support import uniform
+from support._validate import positive_int, positive_number, real_array
 
 __all__ = [
     "smoothquant_scales",
@@ -41,16 +42,8 @@ __all__ = [
 
 
 def _float_array(x: object, name: str) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.dtype == bool or not (
-        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
-    ):
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    if np.issubdtype(arr.dtype, np.integer):
-        arr = arr.astype(np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite (no NaN or inf)")
-    return arr
+    """Finite real input; integers become float64, float dtypes are kept."""
+    return real_array(x, name, allow_empty=True, as_float=True)
 
 
 def _check_layer(x: object, w: object) -> tuple[np.ndarray, np.ndarray]:
@@ -242,10 +235,7 @@ def llm_int8_matmul(x: np.ndarray, w: np.ndarray, threshold: float = 6.0) -> Int
     (array([1]), array([20. ,  0.1]))
     """
     xa, wa = _check_layer(x, w)
-    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
-        raise TypeError(f"threshold must be a real number, got {type(threshold).__name__}")
-    if not (np.isfinite(threshold) and threshold > 0):
-        raise ValueError(f"threshold must be a positive finite number, got {threshold}")
+    positive_number(threshold, "threshold")  # validated, used as given
 
     is_outlier = np.any(np.abs(xa) >= threshold, axis=0)
     outliers = np.flatnonzero(is_outlier)
@@ -336,8 +326,12 @@ def awq_search(
     True
     """
     xa, wa = _check_layer(x, w)
-    if isinstance(n_grid, bool) or not isinstance(n_grid, numbers.Integral) or n_grid < 1:
-        raise ValueError(f"n_grid must be a positive integer, got {n_grid!r}")
+    if xa.size == 0 or wa.size == 0:
+        raise ValueError(
+            "awq_search needs at least one token and one feature in x and one output column in w, "
+            f"got shapes {xa.shape} and {wa.shape}"
+        )
+    n_grid = positive_int(n_grid, "n_grid")
     mean_abs = np.mean(np.abs(xa), axis=0)
     if np.any(mean_abs == 0):
         raise ValueError("every input feature needs a non-zero activation in x (mean |x_j| > 0)")

@@ -23,6 +23,8 @@ import numbers
 
 import numpy as np
 
+from support._validate import normalize_axis, positive_int, real_array
+
 __all__ = [
     "fwht",
     "hadamard_matrix",
@@ -41,29 +43,20 @@ def _check_power_of_two(n: int, what: str) -> None:
         raise ValueError(f"{what} must be a power of two (1, 2, 4, 8, ...), got {n}")
 
 
-def _check_size(n: object) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"n must be an integer, got {type(n).__name__}")
-    if n < 1:
-        raise ValueError(f"n must be a positive integer, got {n}")
-    return int(n)
-
-
 def _as_real_float_array(x: object, name: str = "x") -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.dtype == bool or not (
-        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
-    ):
-        raise TypeError(f"{name} must hold real numbers (integer or float), got dtype {arr.dtype}")
-    if np.issubdtype(arr.dtype, np.integer):
-        arr = arr.astype(np.float64)
-    return arr
+    """Finite real input; integers become float64, float dtypes are kept."""
+    return real_array(
+        x, name, allow_empty=True, as_float=True,
+        why="a rotation would spread a NaN or infinity over every output of its vector",
+    )
 
 
 def _generator(rng: object) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        if rng < 0:
+            raise ValueError(f"rng, as a seed, must be a non-negative integer, got {rng}")
         return np.random.default_rng(int(rng))
     raise TypeError(
         "rng must be a numpy Generator (np.random.default_rng(seed)) or an integer seed, "
@@ -86,7 +79,9 @@ def fwht(x: np.ndarray, axis: int = -1) -> np.ndarray:
     Parameters
     ----------
     x : array_like
-        Real input; integers are converted to float64, float dtypes are kept.
+        Real, finite input (NaN and infinities raise: the transform would spread
+        them over the whole vector); integers are converted to float64, float
+        dtypes are kept.
     axis : int
         The axis to transform; its length must be a power of two.
 
@@ -105,10 +100,7 @@ def fwht(x: np.ndarray, axis: int = -1) -> np.ndarray:
     arr = _as_real_float_array(x)
     if arr.ndim == 0:
         raise ValueError("x must have at least one dimension to transform")
-    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-        raise TypeError(f"axis must be an integer, got {type(axis).__name__}")
-    if not -arr.ndim <= axis < arr.ndim:
-        raise ValueError(f"axis {axis} is out of range for an array with {arr.ndim} dimensions")
+    axis = normalize_axis(axis, arr.ndim)
     n = arr.shape[axis]
     _check_power_of_two(n, f"the length of axis {axis}")
 
@@ -141,7 +133,7 @@ def hadamard_matrix(n: int) -> np.ndarray:
     array([[ 1.,  1.],
            [ 1., -1.]])
     """
-    n = _check_size(n)
+    n = positive_int(n, "n")
     _check_power_of_two(n, "n")
     return fwht(np.eye(n), axis=0)
 
@@ -169,7 +161,7 @@ def random_orthogonal(n: int, rng: np.random.Generator | int) -> np.ndarray:
     >>> np.allclose(q @ q.T, np.eye(4))
     True
     """
-    n = _check_size(n)
+    n = positive_int(n, "n")
     gen = _generator(rng)
     q, r = np.linalg.qr(gen.standard_normal((n, n)))
     signs = np.sign(np.diag(r))
@@ -186,7 +178,7 @@ def random_signs(n: int, rng: np.random.Generator | int) -> np.ndarray:
     >>> sorted(set(s.tolist())) in ([-1.0, 1.0], [-1.0], [1.0])
     True
     """
-    n = _check_size(n)
+    n = positive_int(n, "n")
     gen = _generator(rng)
     return np.where(gen.integers(0, 2, size=n) == 1, 1.0, -1.0)
 
@@ -212,7 +204,7 @@ def random_hadamard(n: int, rng: np.random.Generator | int) -> np.ndarray:
     >>> np.allclose(q @ q.T, np.eye(8)), np.allclose(np.abs(q), 8 ** -0.5)
     (True, True)
     """
-    n = _check_size(n)
+    n = positive_int(n, "n")
     _check_power_of_two(n, "n")
     return hadamard_matrix(n) * random_signs(n, rng)
 
@@ -233,7 +225,7 @@ def hadamard_rotate(
     Parameters
     ----------
     x : array_like
-        Real input.
+        Real, finite input; integers are converted to float64.
     signs : array_like
         1-D array of ``+-1`` whose length equals ``x.shape[axis]`` (a power of two),
         e.g. from :func:`random_signs`.
@@ -259,10 +251,7 @@ def hadamard_rotate(
         raise ValueError("signs must contain only +1 and -1")
     if arr.ndim == 0:
         raise ValueError("x must have at least one dimension to rotate")
-    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-        raise TypeError(f"axis must be an integer, got {type(axis).__name__}")
-    if not -arr.ndim <= axis < arr.ndim:
-        raise ValueError(f"axis {axis} is out of range for an array with {arr.ndim} dimensions")
+    axis = normalize_axis(axis, arr.ndim)
     if arr.shape[axis] != s.shape[0]:
         raise ValueError(
             f"signs has length {s.shape[0]} but x has length {arr.shape[axis]} along axis {axis}"

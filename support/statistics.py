@@ -31,6 +31,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from support._validate import normalize_axis
+
 __all__ = [
     "naive_variance",
     "two_pass_variance",
@@ -76,13 +78,9 @@ def _as_float(x: ArrayLike, name: str) -> np.ndarray:
 
 
 def _check_axis(arr: np.ndarray, axis: int, name: str) -> int:
-    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
-        raise TypeError(f"axis must be an int, got {type(axis).__name__}")
     if arr.ndim == 0:
         raise ValueError(f"{name} is a scalar; a variance needs at least one sample along an axis")
-    if not -arr.ndim <= axis < arr.ndim:
-        raise ValueError(f"axis {axis} is out of range for {name} with {arr.ndim} dimension(s)")
-    axis = int(axis) % arr.ndim
+    axis = normalize_axis(axis, arr.ndim)
     if arr.shape[axis] == 0:
         raise ValueError(f"{name} has no samples along axis {axis}")
     return axis

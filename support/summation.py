@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from support._validate import positive_int
 from support.formats import FORMATS, FloatFormat, get_format, round_to
 
 __all__ = [
@@ -153,14 +154,6 @@ def _round_values(x64: np.ndarray, fmt: FloatFormat) -> np.ndarray:
         if np.array_equal(x32, x64):
             return x32.astype(dtype).astype(np.float64)
     return np.asarray(round_to(x64, fmt), dtype=np.float64)
-
-
-def _check_positive_int(value: Any, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive integer, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value}")
-    return int(value)
 
 
 def _result(values: np.ndarray, one: bool) -> Any:
@@ -365,7 +358,7 @@ def pairwise_sum(x: ArrayLike, fmt: str | FloatFormat = "float32", *, block: int
     300.0
     """
     f = _check_format(fmt)
-    block = _check_positive_int(block, "block")
+    block = positive_int(block, "block")
     x64, one = _as_batch(x)
     ar = _Arithmetic(f)
     v = ar.cast(_round_inputs(x64, f))
@@ -400,7 +393,7 @@ def blocked_sum(x: ArrayLike, fmt: str | FloatFormat = "float32", *, block: int)
     1000.0
     """
     f = _check_format(fmt)
-    block = _check_positive_int(block, "block")
+    block = positive_int(block, "block")
     x64, one = _as_batch(x)
     ar = _Arithmetic(f)
     sums = _block_sums(ar.cast(_round_inputs(x64, f)), ar, block)
@@ -524,7 +517,7 @@ def numpy_pairwise_sum(x: ArrayLike, fmt: str | FloatFormat = "float32") -> Any:
         runs = v[:, index].reshape(batch * len(which), length)
         leaf_values[:, which] = _numpy_leaf(runs, ar).reshape(batch, len(which))
     if root < 0:
-        return _result(ar.to64(leaf_values[:, 0]), one)
+        return _from_identity(leaf_values[:, 0], ar, one)
     # Internal nodes, deepest first: all nodes of one height are added at once.
     height = np.zeros(len(nodes), int)
     for k, (left, right) in enumerate(nodes):  # children come before parents
@@ -543,7 +536,13 @@ def numpy_pairwise_sum(x: ArrayLike, fmt: str | FloatFormat = "float32") -> Any:
     for h in range(1, height.max() + 1):
         k = np.flatnonzero(height == h)
         values[:, k] = ar.add(gather(left_ids[k]), gather(right_ids[k]))
-    return _result(ar.to64(values[:, root]), one)
+    return _from_identity(values[:, root], ar, one)
+
+
+def _from_identity(total: np.ndarray, ar: _Arithmetic, one: bool) -> Any:
+    """numpy adds the tree's sum to the reduction's identity, +0.0: exact, except that
+    a sum of negative zeros comes out as +0.0."""
+    return _result(ar.to64(ar.add(ar.zeros(total.shape), total)), one)
 
 
 # --------------------------------------------------------------------------- dot products
@@ -712,7 +711,7 @@ def prerounded_sum(x: ArrayLike, fmt: str | FloatFormat = "float32", *, levels: 
     True
     """
     f = _check_format(fmt)
-    levels = _check_positive_int(levels, "levels")
+    levels = positive_int(levels, "levels")
     x64, one = _as_batch(x)
     r = _round_inputs(x64, f)
     batch, n = r.shape

@@ -216,6 +216,12 @@ def test_mx_argument_checks():
         mx_quantize(np.full(32, 1e39))
     with pytest.raises(TypeError, match="real numbers"):
         mx_quantize(np.ones(32, dtype=bool))
+    with pytest.raises(ValueError, match=r"x is empty \(shape \(0, 32\)\)"):  # was a reshape error
+        mx_quantize(np.zeros((0, 32)))
+    with pytest.raises(TypeError, match="block_size must be a positive integer"):
+        mx_quantize(np.ones(32), block_size=32.0)
+    with pytest.raises(TypeError, match="axis must be an integer"):
+        mx_quantize(np.ones(32), axis=0.0)
 
 
 def test_mx_accepts_bfloat16_and_integers():
@@ -311,6 +317,8 @@ def test_nvfp4_argument_checks():
         nvfp4_quantize(np.ones(16), tensor_scale=0.0)
     with pytest.raises(TypeError, match="tensor_scale"):
         nvfp4_quantize(np.ones(16), tensor_scale="amax")
+    with pytest.raises(ValueError, match="x is empty"):  # was a reshape error
+        nvfp4_quantize(np.zeros((3, 0)))
 
 
 # ----------------------------------------------------------------------------- packing

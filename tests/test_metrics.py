@@ -76,8 +76,10 @@ def test_bad_inputs():
         cosine_similarity([0.0, 0.0], [1.0, 1.0])
     with pytest.raises(ValueError, match="out of range"):
         cosine_similarity([1.0], [1.0], axis=3)
-    with pytest.raises(TypeError, match="axis"):
+    with pytest.raises(TypeError, match="axis must be an integer or None"):
         cosine_similarity([1.0], [1.0], axis=0.5)
+    with pytest.raises(TypeError, match="could not make an array"):
+        mse([[1.0, 2.0], [3.0]], [1.0])
 
 
 def test_docstring_examples():

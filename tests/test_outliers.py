@@ -162,6 +162,13 @@ def test_awq_argument_checks():
     x, w = _salient_layer()
     with pytest.raises(ValueError, match="n_grid"):
         ol.awq_search(x, w, 4, n_grid=0)
+    with pytest.raises(TypeError, match="n_grid must be a positive integer"):
+        ol.awq_search(x, w, 4, n_grid=2.5)
+    # no tokens: the mean of an empty slice was NaN, reported as "x contains NaN"
+    with pytest.raises(ValueError, match="at least one token"):
+        ol.awq_search(x[:0], w, 4)
+    with pytest.raises(ValueError, match="at least one token and one feature"):
+        ol.awq_search(np.zeros((3, 0)), np.zeros((0, 2)), 4)
     x[:, 5] = 0.0
     with pytest.raises(ValueError, match="non-zero activation"):
         ol.awq_search(x, w, 4)

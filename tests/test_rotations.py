@@ -60,6 +60,18 @@ def test_fwht_rejects_bad_arguments():
         rot.fwht(np.ones(4), axis=0.0)
 
 
+
+def test_rotations_refuse_nan_and_inf():
+    # They used to spread over the whole vector: fwht([1, inf, 0, 0]) has NaN in every entry
+    with pytest.raises(ValueError, match="x contains 1 NaN value"):
+        rot.fwht(np.array([1.0, np.nan, 0.0, 0.0]))
+    with pytest.raises(ValueError, match="x contains 1 infinite value"):
+        rot.hadamard_rotate(np.array([1.0, np.inf]), np.array([1.0, -1.0]))
+    with pytest.raises(ValueError, match="signs contains 1 NaN"):
+        rot.hadamard_rotate(np.ones(2), np.array([1.0, np.nan]))
+    assert rot.fwht(np.zeros((0, 4))).shape == (0, 4)  # empty batches stay allowed
+
+
 def test_hadamard_matrix():
     for n in (1, 2, 8, 32):
         np.testing.assert_allclose(rot.hadamard_matrix(n), scipy.linalg.hadamard(n) / np.sqrt(n))
@@ -121,6 +133,8 @@ def test_random_rotation_argument_checks():
         rot.random_signs(4.0, rng=0)
     with pytest.raises(ValueError, match="positive"):
         rot.random_orthogonal(0, rng=0)
+    with pytest.raises(ValueError, match="non-negative"):
+        rot.random_signs(4, rng=-1)
     with pytest.raises(ValueError, match="power of two"):
         rot.random_hadamard(6, rng=0)
     with pytest.raises(ValueError, match="length"):

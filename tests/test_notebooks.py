@@ -109,3 +109,8 @@ def test_intro_links_every_written_chapter():
     intro = (ROOT / "intro.md").read_text()
     for md in sorted((ROOT / "chapters").glob("*.md")):
         assert f"{{doc}}`chapters/{md.stem}`" in intro, f"intro.md's chapter map does not link {md.stem}"
+
+
+def test_binder_installs_the_same_pins():
+    binder = (ROOT / "binder" / "requirements.txt").read_text().split()
+    assert "../requirements.txt" in binder, "binder/requirements.txt must include the top-level pins"

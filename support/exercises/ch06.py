@@ -185,7 +185,8 @@ QUESTIONS = [
         solution_text=(
             "Overflow is decided after rounding with an unbounded exponent. 464 is halfway between 448 and 480; "
             "ties go to the even mantissa, `110`, so 464 rounds to 448 and does not overflow. Anything above 464 "
-            "rounds towards 480, which does not exist: NaN in ml_dtypes, 448 in torch.\n\n"
+            "rounds towards 480, which does not exist: NaN in ml_dtypes, 448 in a saturating cast (such as "
+            "torch 2.13's).\n\n"
             "```python\nimport numpy as np, ml_dtypes\nfrom support.formats import round_to\n"
             "print(round_to(464.0, 'float8_e4m3fn'), round_to(464.5, 'float8_e4m3fn'))\n"
             "print(np.float32([464, 464.5]).astype(ml_dtypes.float8_e4m3fn))\n```"

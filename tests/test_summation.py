@@ -169,6 +169,9 @@ def test_numpy_pairwise_sum_reproduces_np_sum(dtype):
         assert sm.numpy_pairwise_sum(x, np.dtype(dtype).name) == float(np.sum(x)), n
     x = rng.standard_normal((4, 5000)).astype(dtype)  # rows: np.sum along the contiguous axis
     np.testing.assert_array_equal(sm.numpy_pairwise_sum(x, np.dtype(dtype).name), np.sum(x, axis=1))
+    for n in (1, 8, 200):  # a sum of negative zeros: numpy adds it to its identity, +0.0
+        z = np.full(n, -0.0, dtype=dtype)
+        assert np.signbit(sm.numpy_pairwise_sum(z, np.dtype(dtype).name)) == np.signbit(np.sum(z))
 
 
 def test_np_sum_is_not_sequential():

@@ -241,7 +241,9 @@ QUESTIONS = [
         solution_text=(
             "$\\log_2(x_{\\max}/x_{\\min}^{\\text{sub}}) = e_{\\max} - e_{\\min} + m + \\log_2(2 - 2^{-m})$: "
             f"FP32 {_BINADES[0]:.2f}, BF16 {_BINADES[1]:.2f}, FP16 {_BINADES[2]:.2f}. BF16 matches FP32's "
-            "normal range but has 16 fewer subnormal binades (7 mantissa bits instead of 23).\n\n"
+            f"normal range (to {_BINADES_NORMAL[0] - _BINADES_NORMAL[1]:.2f} binade) but has "
+            f"{_FP32.man_bits - _BF16.man_bits} fewer subnormal binades ({_BF16.man_bits} mantissa bits "
+            f"instead of {_FP32.man_bits}).\n\n"
             "```python\nimport math\nfrom support.formats import get_format\n"
             "[round(math.log2(get_format(n).max) - math.log2(get_format(n).min_subnormal), 2)\n"
             " for n in (\"float32\", \"bfloat16\", \"float16\")]\n```"
@@ -328,7 +330,7 @@ QUESTIONS = [
                 "and many more lose precision as subnormals. Multiplying the loss by 2^k multiplies every gradient by 2^k (the "
                 "chain rule is linear) and shifts the histogram of log2|g| right by k, into FP16's range. A "
                 "power of two changes only the exponent, so the scaling and the unscaling (in FP32, before "
-                "the update) are exact; k must stay small enough that the largest gradient stays below 65504, "
+                f"the update) are exact; k must stay small enough that the largest gradient stays at most {_FP16.max:g}, "
                 "which is why GradScaler lowers the scale when it sees inf. BF16 has FP32's exponent range "
                 "(normal numbers down to 2^-126), so gradients practically never underflow and no scaling is needed."
             ),

@@ -8,6 +8,8 @@ the same words everywhere.
 
 Booleans are never accepted as integers (``True`` is an ``int`` in Python, but
 ``bits=True`` is a bug), and integral floats such as ``4.0`` are not integers.
+Conversely, a boolean flag must be ``True`` or ``False``: ``bool("no")`` is
+``True``, so ``symmetric="no"`` would silently mean the opposite of what it says.
 
 >>> positive_int(64, "block_size")
 64
@@ -23,12 +25,42 @@ import numbers
 
 import numpy as np
 
-__all__ = ["positive_int", "integer_in_range", "positive_number", "normalize_axis", "real_array"]
+__all__ = ["flag", "positive_int", "integer_in_range", "positive_number", "normalize_axis", "real_array"]
 
 
 def _is_int(value: object) -> bool:
     """An integer (Python or numpy), but not a boolean."""
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def flag(value: object, name: str) -> bool:
+    """``value`` as a Python bool; only ``True`` and ``False`` (or numpy's) are accepted.
+
+    Parameters
+    ----------
+    value : object
+        The argument to check: a ``bool`` or a ``numpy.bool_``.
+    name : str
+        Its name, for the error message.
+
+    Raises
+    ------
+    TypeError
+        For anything else: strings (``bool("no")`` is ``True``), numbers such as
+        ``0`` or ``1``, ``None``, arrays.
+
+    Examples
+    --------
+    >>> flag(True, "symmetric"), flag(np.False_, "symmetric")
+    (True, False)
+    >>> flag("no", "symmetric")
+    Traceback (most recent call last):
+    ...
+    TypeError: symmetric must be True or False, got 'no'
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r}")
 
 
 def positive_int(value: object, name: str, *, allow_none: bool = False) -> int | None:

@@ -39,7 +39,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from support import formats
-from support._validate import integer_in_range, positive_int, positive_number, real_array
+from support._validate import flag, integer_in_range, positive_int, positive_number, real_array
 
 __all__ = [
     "NF4",
@@ -165,6 +165,7 @@ def dynamic_map(signed: bool = True, max_exponent_bits: int = 7, total_bits: int
     >>> d.shape, float(d[0]), float(d[127]), float(d[-1])
     ((256,), -0.992968738079071, 0.0, 1.0)
     """
+    signed = flag(signed, "signed")
     total_bits = integer_in_range(total_bits, "total_bits", 1, 8, why="a code must fit a uint8")
     max_exponent_bits = integer_in_range(max_exponent_bits, "max_exponent_bits", 0, total_bits - 1)
     non_sign_bits = total_bits - 1
@@ -424,6 +425,7 @@ def quantize_blockwise(
     """
     cb = _check_codebook(codebook).astype(np.float32)
     block_size = positive_int(block_size, "block_size")
+    double_quant = flag(double_quant, "double_quant")
     double_quant_block_size = positive_int(double_quant_block_size, "double_quant_block_size")
     arr = _check_finite_values(x)
     with np.errstate(over="ignore"):

@@ -33,7 +33,7 @@ import numpy as np
 import scipy.linalg
 
 from support import uniform
-from support._validate import integer_in_range, positive_int, positive_number, real_array
+from support._validate import flag, integer_in_range, positive_int, positive_number, real_array
 
 __all__ = ["gptq_quantize", "GPTQResult", "hessian"]
 
@@ -226,7 +226,8 @@ def gptq_quantize(
         raise ValueError(f"group_size {group} must divide the number of input columns {n_in}")
     block_size = positive_int(block_size, "block_size")
     damp = positive_number(damp, "damp", allow_zero=True, hint="typically 0.01")
-    symmetric = bool(symmetric)
+    symmetric = flag(symmetric, "symmetric")
+    act_order = flag(act_order, "act_order")
 
     h = hessian(x)
     dead = np.diag(h) == 0

@@ -3,8 +3,10 @@
 One definition of each metric, used by every chapter, so that "the SQNR of
 NF4" means the same number everywhere in the course.  Every function takes
 the reference first and the approximation second, checks that the two have
-the same shape, and refuses NaN (a NaN would silently turn every metric into
-NaN and hide the bug that produced it).  All sums are taken in float64.
+the same shape, and refuses NaN and infinities with a ``ValueError`` (a NaN
+would silently turn every metric into NaN, and an infinity makes ``inf - inf``
+a NaN or the error itself infinite, hiding the bug, often an overflow, that
+produced it).  All sums are taken in float64.
 
 >>> mse([1.0, -2.0], [1.0, -1.5])
 0.125
@@ -21,16 +23,17 @@ __all__ = ["mse", "sqnr_db", "rel_error", "cosine_similarity"]
 
 
 def _as_float_array(x: ArrayLike, name: str) -> np.ndarray:
-    """Return ``x`` as a float64 array, rejecting non-numeric input and NaN (inf is allowed)."""
+    """Return ``x`` as a float64 array, rejecting non-numeric input, NaN and infinities."""
     arr = real_array(
-        x, name, allow_empty=True, allow_inf=True, allow_bool=True,
-        why="a NaN would turn every metric into NaN: find where it came from first",
+        x, name, allow_empty=True, allow_bool=True,
+        why="a metric of NaN or infinite values is NaN or inf; find where they came from first, "
+        "often an overflow",
     )
     return arr.astype(np.float64)
 
 
 def _pair(ref: ArrayLike, approx: ArrayLike, names: tuple[str, str] = ("ref", "approx")):
-    """Validate a (reference, approximation) pair: numeric, NaN-free, same shape."""
+    """Validate a (reference, approximation) pair: numeric, finite, same shape."""
     a = _as_float_array(ref, names[0])
     b = _as_float_array(approx, names[1])
     if a.shape != b.shape:
@@ -49,7 +52,7 @@ def mse(ref: ArrayLike, approx: ArrayLike) -> float:
     Parameters
     ----------
     ref, approx : array_like
-        Reference values and their approximation, same shape, no NaN.
+        Reference values and their approximation, same shape, finite (no NaN or inf).
 
     Returns
     -------
@@ -75,7 +78,7 @@ def sqnr_db(ref: ArrayLike, approx: ArrayLike) -> float:
     Parameters
     ----------
     ref, approx : array_like
-        Reference values and their approximation, same shape, no NaN.
+        Reference values and their approximation, same shape, finite (no NaN or inf).
 
     Returns
     -------
@@ -104,7 +107,7 @@ def rel_error(ref: ArrayLike, approx: ArrayLike) -> float:
     Parameters
     ----------
     ref, approx : array_like
-        Reference values and their approximation, same shape, no NaN.
+        Reference values and their approximation, same shape, finite (no NaN or inf).
 
     Returns
     -------
@@ -128,7 +131,7 @@ def cosine_similarity(a: ArrayLike, b: ArrayLike, axis: int | None = None) -> fl
     Parameters
     ----------
     a, b : array_like
-        Same shape, no NaN.
+        Same shape, finite (no NaN or inf).
     axis : int, optional
         ``None`` (default) flattens both arrays and returns one float.  An
         integer computes the similarity along that axis and returns an array

@@ -5,16 +5,20 @@ are 10-100x larger than the rest.  A shared int8 scale sized for them leaves alm
 levels for everything else.  Three classic remedies, each in a few lines:
 
 - SmoothQuant (Xiao et al. 2023): move part of the range from the activations into the
-  weights with a per-channel scale, :func:`smoothquant_scales` and :func:`smooth`.
+  weights with a per-input-channel scale, :func:`smoothquant_scales` and :func:`smooth`.
 - LLM.int8() (Dettmers et al. 2022): keep the outlier channels in high precision and
   multiply the rest in int8, :func:`llm_int8_matmul` (plain int8 in :func:`int8_matmul`).
 - AWQ (Lin et al. 2024): scale the weight channels that meet large activations up
   before weight quantization, choosing the strength by the output error,
   :func:`awq_search`.
 
-Convention in this module: a linear layer is ``y = x @ w`` with activations ``x`` of
-shape ``(tokens, in)`` and weights ``w`` of shape ``(in, out)``, as in the papers'
-equations.  (A PyTorch ``nn.Linear`` stores ``w.T``, of shape ``(out, in)``.)
+Convention in this module, as in :mod:`support.gptq`, :mod:`support.rotations` and
+PyTorch's ``nn.Linear``: a linear layer is ``y = x @ w.T`` with activations ``x`` of
+shape ``(tokens, in)`` and weights ``w`` of shape ``(out, in)``.  A per-input-channel
+quantity (a smoothing factor, an outlier feature) indexes the columns of ``x`` *and*
+the columns of ``w`` (its axis 1); a per-output-channel one indexes the rows of ``w``.
+(The papers write ``Y = X W`` with ``W`` of shape ``(in, out)``, i.e. our ``w.T``:
+SmoothQuant's ``diag(s) W`` is our ``w @ diag(s)``, a scale per column.)
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from support import uniform
-from support._validate import positive_int, positive_number, real_array
+from support._validate import flag, positive_int, positive_number, real_array
 
 __all__ = [
     "smoothquant_scales",
@@ -51,12 +55,12 @@ def _check_layer(x: object, w: object) -> tuple[np.ndarray, np.ndarray]:
     wa = _float_array(w, "w")
     if xa.ndim != 2 or wa.ndim != 2:
         raise ValueError(
-            f"x must be 2-D (tokens, in) and w 2-D (in, out), got shapes {xa.shape} and {wa.shape}"
+            f"x must be 2-D (tokens, in) and w 2-D (out, in), got shapes {xa.shape} and {wa.shape}"
         )
-    if xa.shape[1] != wa.shape[0]:
+    if xa.shape[1] != wa.shape[1]:
         raise ValueError(
-            f"x has {xa.shape[1]} features but w has {wa.shape[0]} input rows; "
-            "w must have shape (in, out) so that y = x @ w"
+            f"x has {xa.shape[1]} features but w has {wa.shape[1]} input columns; "
+            "w must have shape (out, in) so that y = x @ w.T (the nn.Linear layout)"
         )
     return xa, wa
 
@@ -77,7 +81,9 @@ def smoothquant_scales(
 ) -> np.ndarray:
     """SmoothQuant's per-input-channel smoothing factors.
 
-    ``s_j = max|X_j|**alpha / max|W_j|**(1 - alpha)``: ``alpha = 0`` leaves the
+    ``s_j = max|X_j|**alpha / max|W_j|**(1 - alpha)``, where ``X_j`` is input
+    channel ``j`` of the activations (column ``j`` of ``x``) and ``W_j`` the weights
+    that multiply it (column ``j`` of ``w``): ``alpha = 0`` leaves the
     activations alone, ``alpha = 1`` moves all of their range into the weights,
     0.5 splits it evenly.  As in the reference implementation, the weight maxima
     and the factors are clamped below at 1e-5 so that a channel of zeros gives a
@@ -88,7 +94,7 @@ def smoothquant_scales(
     act_absmax : array_like, shape (in,)
         ``max |x[:, j]|`` over calibration tokens.
     weight_absmax : array_like, shape (in,)
-        ``max |w[j, :]|`` over output channels (``w`` of shape ``(in, out)``).
+        ``max |w[:, j]|`` over output channels, i.e. ``np.abs(w).max(axis=0)``.
     alpha : float in [0, 1]
         Migration strength.
 
@@ -117,12 +123,16 @@ def smoothquant_scales(
 
 
 def smooth(x: np.ndarray, w: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Apply smoothing factors: ``x diag(s)^-1`` and ``diag(s) w``; ``x @ w`` is unchanged.
+    """Apply smoothing factors: ``x diag(s)^-1`` and ``w diag(s)``; ``x @ w.T`` is unchanged.
+
+    Column ``j`` of ``x`` is divided by ``s_j`` and column ``j`` of ``w`` (the
+    weights that input channel meets) multiplied by it, as the reference
+    implementation does (``fc.weight.mul_(scales.view(1, -1))``).
 
     Parameters
     ----------
     x : array_like, shape (tokens, in)
-    w : array_like, shape (in, out)
+    w : array_like, shape (out, in)
     s : array_like, shape (in,)
         Positive factors, e.g. from :func:`smoothquant_scales`.
 
@@ -132,10 +142,10 @@ def smooth(x: np.ndarray, w: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.
 
     Examples
     --------
-    >>> x = np.array([[8.0, 1.0]]); w = np.array([[1.0], [1.0]])
+    >>> x = np.array([[8.0, 1.0]]); w = np.array([[1.0, 1.0]])
     >>> xs, ws = smooth(x, w, np.array([4.0, 1.0]))
-    >>> xs, ws.ravel(), (xs @ ws).item()
-    (array([[2., 1.]]), array([4., 1.]), 9.0)
+    >>> xs, ws, (xs @ ws.T).item()
+    (array([[2., 1.]]), array([[4., 1.]]), 9.0)
     """
     xa, wa = _check_layer(x, w)
     sa = _float_array(s, "s")
@@ -143,37 +153,42 @@ def smooth(x: np.ndarray, w: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.
         raise ValueError(f"s must have shape ({xa.shape[1]},), one factor per feature, got {sa.shape}")
     if np.any(sa <= 0):
         raise ValueError("smoothing factors s must all be positive")
-    return xa / sa, wa * sa[:, None]
+    return xa / sa, wa * sa[None, :]
 
 
 # --------------------------------------------------------------------------- int8 matmul
 
 
 def _int8_product(x: np.ndarray, w: np.ndarray, per_vector: bool) -> np.ndarray:
-    """``x @ w`` from symmetric absmax int8 codes (scales stored in float32)."""
-    out = np.zeros((x.shape[0], w.shape[1]))
+    """``x @ w.T`` from symmetric absmax int8 codes (scales stored in float32).
+
+    Per vector: one scale per row of ``x`` (token) and per row of ``w`` (output channel).
+    """
+    out = np.zeros((x.shape[0], w.shape[0]))
     if out.size == 0 or x.shape[1] == 0:
         return out
-    qx = uniform.quantize(x, 8, axis=0 if per_vector else None, scale_dtype="float32")
-    qw = uniform.quantize(w, 8, axis=1 if per_vector else None, scale_dtype="float32")
+    axis = 0 if per_vector else None
+    qx = uniform.quantize(x, 8, axis=axis, scale_dtype="float32")
+    qw = uniform.quantize(w, 8, axis=axis, scale_dtype="float32")
     # The codes are integers; float64 sums of int8 products are exact (below 2**53).
-    acc = qx.codes.astype(np.float64) @ qw.codes.astype(np.float64)
-    return acc * qx.scale * qw.scale
+    acc = qx.codes.astype(np.float64) @ qw.codes.astype(np.float64).T
+    return acc * qx.scale * qw.scale.T
 
 
 def int8_matmul(x: np.ndarray, w: np.ndarray, *, granularity: str = "vector") -> np.ndarray:
-    """``x @ w`` computed with symmetric absmax int8 operands and exact integer accumulation.
+    """``x @ w.T`` computed with symmetric absmax int8 operands and exact integer accumulation.
 
     The codes are ``round(127 x / absmax)`` (:func:`support.uniform.quantize` with 8
-    bits, float32 scales ``absmax / 127``); an all-zero row or column gets codes 0.
+    bits, float32 scales ``absmax / 127``); an all-zero row gets codes 0.
 
     Parameters
     ----------
     x : array_like, shape (tokens, in)
-    w : array_like, shape (in, out)
+    w : array_like, shape (out, in)
     granularity : {"vector", "tensor"}
-        ``"vector"``: one scale per row of ``x`` and per column of ``w`` (the
-        vector-wise quantization of LLM.int8()); ``"tensor"``: one scale each.
+        ``"vector"``: one scale per row of ``x`` (token) and per row of ``w`` (output
+        channel), both taken along the inner dimension ``in`` (the vector-wise
+        quantization of LLM.int8()); ``"tensor"``: one scale each.
 
     Returns
     -------
@@ -181,7 +196,7 @@ def int8_matmul(x: np.ndarray, w: np.ndarray, *, granularity: str = "vector") ->
 
     Examples
     --------
-    >>> x = np.array([[1.0, -0.5]]); w = np.array([[2.0], [1.0]])
+    >>> x = np.array([[1.0, -0.5]]); w = np.array([[2.0, 1.0]])
     >>> np.round(int8_matmul(x, w), 4)  # exact: 1.5; -0.5 * 127 = -63.5 rounds to -64
     array([[1.4921]])
     """
@@ -208,17 +223,17 @@ class Int8MatmulResult:
 
 
 def llm_int8_matmul(x: np.ndarray, w: np.ndarray, threshold: float = 6.0) -> Int8MatmulResult:
-    """LLM.int8() mixed-precision decomposition of ``x @ w``.
+    """LLM.int8() mixed-precision decomposition of ``x @ w.T``.
 
     Feature columns ``j`` of ``x`` with any ``|x[:, j]| >= threshold`` (and the
-    matching rows of ``w``) are multiplied in the input's floating-point precision;
+    matching columns of ``w``) are multiplied in the input's floating-point precision;
     all other columns go through vector-wise int8 (:func:`int8_matmul`, row-wise
-    absmax for ``x``, column-wise for ``w``).  The output is the sum of both parts.
+    absmax for ``x`` and for ``w``).  The output is the sum of both parts.
 
     Parameters
     ----------
     x : array_like, shape (tokens, in)
-    w : array_like, shape (in, out)
+    w : array_like, shape (out, in)
     threshold : float
         Outlier magnitude, > 0 (the paper uses 6.0).
 
@@ -241,8 +256,8 @@ def llm_int8_matmul(x: np.ndarray, w: np.ndarray, threshold: float = 6.0) -> Int
     outliers = np.flatnonzero(is_outlier)
     regular = np.flatnonzero(~is_outlier)
 
-    high = xa[:, outliers] @ wa[outliers, :]
-    low = _int8_product(xa[:, regular], wa[regular, :], per_vector=True)
+    high = xa[:, outliers] @ wa[:, outliers].T
+    low = _int8_product(xa[:, regular], wa[:, regular], per_vector=True)
     return Int8MatmulResult(output=low + high, outlier_columns=outliers)
 
 
@@ -259,8 +274,8 @@ class AWQResult:
         The best exponent found.
     scales : numpy.ndarray, shape (in,)
         ``s = mean|x_j|**alpha``, normalised so that ``max(s) * min(s) = 1``.
-    weight : numpy.ndarray, shape (in, out)
-        The effective weights ``diag(s)^-1 Q(diag(s) w)`` (``x @ weight`` is the
+    weight : numpy.ndarray, shape (out, in)
+        The effective weights ``Q(w diag(s)) diag(s)^-1`` (``x @ weight.T`` is the
         quantized layer's output).
     alphas, errors : numpy.ndarray
         Every exponent tried and its mean squared output error.
@@ -274,10 +289,14 @@ class AWQResult:
 
 
 def _group_fake_quantize(w: np.ndarray, bits: int, group_size: int | None, symmetric: bool) -> np.ndarray:
-    """Round-to-nearest of ``w`` (in, out): groups of input rows per output column."""
+    """Round-to-nearest of ``w`` (out, in): per output row, in groups of input columns.
+
+    As the reference's ``w.reshape(-1, q_group_size)``: groups run along the last
+    axis (``in``); without ``group_size`` one scale per output row.
+    """
     if group_size is None:
-        return uniform.fake_quantize(w, bits, axis=1, symmetric=symmetric)
-    return uniform.fake_quantize(w, bits, axis=0, group_size=group_size, symmetric=symmetric)
+        return uniform.fake_quantize(w, bits, axis=0, symmetric=symmetric)
+    return uniform.fake_quantize(w, bits, axis=1, group_size=group_size, symmetric=symmetric)
 
 
 def awq_search(
@@ -291,22 +310,24 @@ def awq_search(
 ) -> AWQResult:
     """AWQ's activation-aware weight scaling with a grid search over its exponent.
 
-    Weights that meet large activations matter most.  AWQ multiplies input row
+    Weights that meet large activations matter most.  AWQ multiplies input column
     ``j`` of ``w`` by ``s_j = mean|x_j|**alpha`` before round-to-nearest
-    quantization and divides it out afterwards (in practice it is folded into the
+    quantization and divides it out afterwards (in practice ``1/s`` is folded into the
     previous operation), so salient weights get a relatively finer grid.  The
     exponent ``alpha`` is the one among ``0, 1/n_grid, ..., (n_grid-1)/n_grid``
-    with the smallest mean squared error of ``x @ w``; ``alpha = 0`` is plain RTN.
+    with the smallest mean squared error of ``x @ w.T``; ``alpha = 0`` is plain RTN.
 
     Parameters
     ----------
     x : array_like, shape (tokens, in)
         Calibration activations.
-    w : array_like, shape (in, out)
+    w : array_like, shape (out, in)
     bits : int
         Weight bits (1 to 16, see :func:`support.uniform.quantize`).
     group_size : int, optional
-        Input rows per scale for each output column; ``None``: one scale per output column.
+        Consecutive input columns per scale in each output row (groups along the last
+        axis, as in the reference implementation); it must divide ``in``.  ``None``:
+        one scale per output row.
     symmetric : bool
         AWQ uses an asymmetric grid (with zero-point) by default.
     n_grid : int
@@ -320,7 +341,7 @@ def awq_search(
     --------
     >>> rng = np.random.default_rng(0)
     >>> x = rng.normal(size=(64, 32)) * np.where(np.arange(32) < 2, 20.0, 1.0)
-    >>> w = rng.normal(size=(32, 16))
+    >>> w = rng.normal(size=(16, 32))
     >>> r = awq_search(x, w, 3)
     >>> bool(r.errors.min() < r.errors[0])  # scaling beats plain RTN (alpha = 0)
     True
@@ -328,23 +349,30 @@ def awq_search(
     xa, wa = _check_layer(x, w)
     if xa.size == 0 or wa.size == 0:
         raise ValueError(
-            "awq_search needs at least one token and one feature in x and one output column in w, "
+            "awq_search needs at least one token and one feature in x and one output row in w, "
             f"got shapes {xa.shape} and {wa.shape}"
         )
     n_grid = positive_int(n_grid, "n_grid")
+    symmetric = flag(symmetric, "symmetric")
+    group_size = positive_int(group_size, "group_size", allow_none=True)
+    if group_size is not None and wa.shape[1] % group_size != 0:
+        raise ValueError(
+            f"group_size {group_size} must divide the number of input columns of w, {wa.shape[1]} "
+            "(groups run along the last axis of w, shape (out, in))"
+        )
     mean_abs = np.mean(np.abs(xa), axis=0)
     if np.any(mean_abs == 0):
         raise ValueError("every input feature needs a non-zero activation in x (mean |x_j| > 0)")
 
-    reference = xa @ wa
+    reference = xa @ wa.T
     alphas = np.arange(n_grid) / n_grid
     errors = np.empty(n_grid)
     best = None
     for k, alpha in enumerate(alphas):
         s = mean_abs**alpha
         s = s / np.sqrt(s.max() * s.min())
-        effective = _group_fake_quantize(wa * s[:, None], bits, group_size, bool(symmetric)) / s[:, None]
-        errors[k] = np.mean((xa @ effective - reference) ** 2)
+        effective = _group_fake_quantize(wa * s, bits, group_size, symmetric) / s
+        errors[k] = np.mean((xa @ effective.T - reference) ** 2)
         if best is None or errors[k] < errors[best[0]]:
             best = (k, s, effective)
     k, s, effective = best

@@ -23,7 +23,7 @@ import numbers
 
 import numpy as np
 
-from support._validate import normalize_axis, positive_int, real_array
+from support._validate import flag, normalize_axis, positive_int, real_array
 
 __all__ = [
     "fwht",
@@ -252,6 +252,7 @@ def hadamard_rotate(
     if arr.ndim == 0:
         raise ValueError("x must have at least one dimension to rotate")
     axis = normalize_axis(axis, arr.ndim)
+    inverse = flag(inverse, "inverse")
     if arr.shape[axis] != s.shape[0]:
         raise ValueError(
             f"signs has length {s.shape[0]} but x has length {arr.shape[axis]} along axis {axis}"

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from support._validate import flag
 from support.formats import FloatFormat, get_format, round_to
 
 __all__ = ["scale_for_amax", "amax_scale", "scaled_round", "DelayedScaler", "AMAX_ALGOS"]
@@ -104,6 +105,7 @@ def scale_for_amax(
     """
     fmt = _finite_format(fmt)
     margin = _check_margin(margin)
+    power_of_two = flag(power_of_two, "power_of_two")
     is_scalar = np.ndim(amax) == 0 and not isinstance(amax, np.ndarray)
     try:
         a = np.asarray(amax, dtype=np.float64)
@@ -192,6 +194,7 @@ def scaled_round(
     fmt = _finite_format(fmt)
     if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not (math.isfinite(scale) and scale > 0):
         raise ValueError(f"scaled_round: scale must be a positive finite number, got {scale!r}")
+    saturate = flag(saturate, "saturate")
     arr = np.asarray(x, dtype=np.float64)
     scaled = arr * float(scale)
     return np.asarray(round_to(scaled, fmt, saturate=saturate, mode=mode, rng=rng), dtype=np.float64) / float(scale)
@@ -279,7 +282,7 @@ class DelayedScaler:
         self.history_len = int(history_len)
         self.algo = algo
         self.margin = _check_margin(margin)
-        self.saturate = bool(saturate)
+        self.saturate = flag(saturate, "saturate")
         self.scale = float(initial_scale)
         self.history = np.zeros(self.history_len)
 

@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from support._validate import positive_int
+from support._validate import flag, positive_int
 from support.formats import FORMATS, FloatFormat, get_format, round_to
 
 __all__ = [
@@ -325,9 +325,10 @@ def naive_sum(x: ArrayLike, fmt: str | FloatFormat = "float32", *, cumulative: b
     256.0
     """
     f = _check_format(fmt)
+    cumulative = flag(cumulative, "cumulative")
     x64, one = _as_batch(x)
     ar = _Arithmetic(f)
-    out = _sequential(ar.cast(_round_inputs(x64, f)), ar, bool(cumulative))
+    out = _sequential(ar.cast(_round_inputs(x64, f)), ar, cumulative)
     if cumulative:
         return out[0] if one else out
     return _result(out, one)
@@ -417,6 +418,7 @@ def kahan_sum(x: ArrayLike, fmt: str | FloatFormat = "float32", *, cumulative: b
     300.0
     """
     f = _check_format(fmt)
+    cumulative = flag(cumulative, "cumulative")
     x64, one = _as_batch(x)
     ar = _Arithmetic(f)
     v = ar.cast(_round_inputs(x64, f))
@@ -587,6 +589,7 @@ def dot(
     (64.0, 1024.0)
     """
     fin, facc = _check_format(inputs), _check_format(accumulate)
+    fused, cumulative = flag(fused, "fused"), flag(cumulative, "cumulative")
     if method not in ("naive", "pairwise"):
         raise ValueError(f"method must be 'naive' or 'pairwise', got {method!r}")
     if cumulative and method != "naive":
@@ -606,7 +609,7 @@ def dot(
         # Unfused, or every product is a value of the accumulator format: plain summation.
         v = ar.cast(rounded)
         if method == "naive":
-            out = _sequential(v, ar, bool(cumulative))
+            out = _sequential(v, ar, cumulative)
             return (out[0] if one else out) if cumulative else _result(out, one)
         return _result(ar.to64(_tree(v, ar)), one)
     if ar.native and facc.name == "bfloat16":
@@ -614,7 +617,7 @@ def dot(
             if not np.array_equal(products.astype(np.float32), products):
                 ar = _Arithmetic(facc, native=False)  # the fast path needs float32 products
     if method == "naive":
-        out = _sequential_exact_addends(products, ar, bool(cumulative))
+        out = _sequential_exact_addends(products, ar, cumulative)
         return (out[0] if one else out) if cumulative else _result(out, one)
     if products.shape[1] % 2:  # pair every product on the first level: q + 0 = one rounding of q
         products = np.concatenate([products, np.zeros((products.shape[0], 1))], axis=1)

@@ -60,7 +60,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from support._validate import integer_in_range, normalize_axis, positive_int, real_array
+from support._validate import flag, integer_in_range, normalize_axis, positive_int, real_array
 
 __all__ = [
     "UniformQuantized",
@@ -148,6 +148,7 @@ def integer_range(bits: int, *, symmetric: bool = True, restricted: bool = True)
     (-1, 1)
     """
     bits = _check_bits(bits)
+    symmetric, restricted = flag(symmetric, "symmetric"), flag(restricted, "restricted")
     if not symmetric:
         return 0, 2**bits - 1
     if bits == 1:
@@ -390,9 +391,10 @@ def scale_zero_point(
     bits = _check_bits(bits)
     clip = _check_clip(clip)
     scale_dtype = _check_scale_dtype(scale_dtype)
+    symmetric, restricted = flag(symmetric, "symmetric"), flag(restricted, "restricted")
     ax = normalize_axis(axis, arr.ndim, allow_none=True)
     rows = _to_rows(arr.astype(np.float64), ax, None)
-    scale, zp = _row_params(rows, bits, bool(symmetric), bool(restricted), clip, scale_dtype)
+    scale, zp = _row_params(rows, bits, symmetric, restricted, clip, scale_dtype)
     shape = _param_shape(arr.shape, ax, None)
     return scale.reshape(shape), zp.reshape(shape)
 
@@ -466,8 +468,9 @@ def quantize_with(
     """
     arr = _check_finite_array(x)
     bits = _check_bits(bits)
-    scale, zero_point = _check_params(arr, scale, zero_point, bits, bool(symmetric))
-    qmin, qmax = integer_range(bits, symmetric=bool(symmetric), restricted=bool(restricted))
+    symmetric, restricted = flag(symmetric, "symmetric"), flag(restricted, "restricted")
+    scale, zero_point = _check_params(arr, scale, zero_point, bits, symmetric)
+    qmin, qmax = integer_range(bits, symmetric=symmetric, restricted=restricted)
     if symmetric and bits == 1:
         return np.where(arr >= 0, 1, -1).astype(np.int64)
     values = arr.astype(np.float64)
@@ -660,7 +663,7 @@ def quantize(
     bits = _check_bits(bits)
     clip = _check_clip(clip)
     scale_dtype = _check_scale_dtype(scale_dtype)
-    symmetric, restricted = bool(symmetric), bool(restricted)
+    symmetric, restricted = flag(symmetric, "symmetric"), flag(restricted, "restricted")
     group_size = positive_int(group_size, "group_size", allow_none=True)
     if group_size is not None:
         if arr.ndim == 0:
@@ -814,6 +817,7 @@ def int_matmul(
             f"K = {a.shape[1]} could overflow an int32 accumulator; allowed: K < 2**17 = 131072"
         )
     out_zero_point = integer_in_range(out_zero_point, "out_zero_point", -128, 127)
+    integer_only = flag(integer_only, "integer_only")
     acc = (a @ b).astype(np.int32)  # exact: |acc| <= K * 128 * 128 < 2**31
     scales = [np.asarray(s, dtype=np.float64) for s in (a_scale, b_scale, out_scale)]
     if any(not (np.isfinite(s).all() and (s > 0).all()) for s in scales):

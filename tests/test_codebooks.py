@@ -246,6 +246,15 @@ def test_blockwise_bad_inputs():
         C.quantize_blockwise(np.array([]), C.NF4)
 
 
+@pytest.mark.parametrize("bad", ["no", 0, 1, None])
+def test_boolean_flags_must_be_true_or_false(bad):
+    with pytest.raises(TypeError, match=rf"^double_quant must be True or False, got {bad!r}$"):
+        C.quantize_blockwise(np.ones(64), C.NF4, double_quant=bad)
+    with pytest.raises(TypeError, match=rf"^signed must be True or False, got {bad!r}$"):
+        C.dynamic_map(signed=bad)
+    assert C.quantize_blockwise(np.ones(64), C.NF4, double_quant=np.True_).absmax_quantized is not None
+
+
 def test_inputs_that_used_to_give_garbage_or_a_confusing_error():
     # complex values were compared by their real part; strings failed inside numpy
     with pytest.raises(TypeError, match="real numbers"):

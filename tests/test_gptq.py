@@ -145,3 +145,12 @@ def test_argument_validation():
         gptq_quantize(np.full((4, 8), np.nan), x, 4)
     with pytest.raises(TypeError, match="real numbers"):
         gptq_quantize(w.astype(complex), x, 4)
+
+
+@pytest.mark.parametrize("bad", ["no", 0, 1, None])
+def test_boolean_flags_must_be_true_or_false(bad):
+    w, x = np.ones((4, 8)), np.ones((16, 8))
+    with pytest.raises(TypeError, match=rf"^symmetric must be True or False, got {bad!r}$"):
+        gptq_quantize(w, x, 4, symmetric=bad)
+    with pytest.raises(TypeError, match=rf"^act_order must be True or False, got {bad!r}$"):
+        gptq_quantize(w, x, 4, act_order=bad)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -63,6 +64,23 @@ def test_nan_rejected(metric):
         metric([1.0, np.nan], [1.0, 2.0])
     with pytest.raises(ValueError, match="NaN"):
         metric([1.0, 2.0], [np.nan, 2.0])
+
+
+@pytest.mark.parametrize("metric", [mse, sqnr_db, rel_error, cosine_similarity])
+@pytest.mark.parametrize("bad", [np.inf, -np.inf])
+def test_infinities_rejected(metric, bad):
+    # inf - inf is NaN and inf**2 / inf**2 is NaN: refuse with a clear error, no warning
+    first, second = ("a", "b") if metric is cosine_similarity else ("ref", "approx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning would fail the test
+        with pytest.raises(ValueError, match=rf"^{first} contains 1 infinite value\(s\); only finite values"):
+            metric([1.0, bad], [1.0, 2.0])
+        with pytest.raises(ValueError, match=rf"^{second} contains 1 infinite value\(s\); only finite values"):
+            metric([1.0, 2.0], [bad, 2.0])
+        with pytest.raises(ValueError, match="infinite"):
+            metric(np.full(3, bad), np.full(3, bad))  # even identical infinities
+        with pytest.raises(ValueError, match="infinite"):
+            metric(np.array([1.0, bad], dtype=np.float16), np.ones(2, dtype=np.float16))
 
 
 def test_bad_inputs():

@@ -1,4 +1,4 @@
-"""Tests for support.outliers."""
+"""Tests for support.outliers (nn.Linear layout: w of shape (out, in), y = x @ w.T)."""
 
 import numpy as np
 import pytest
@@ -12,7 +12,7 @@ def _layer_with_outlier_features(seed=0, tokens=64, d_in=256, d_out=64, n_outlie
     x = rng.standard_normal((tokens, d_in))
     cols = rng.choice(d_in, size=n_outliers, replace=False)
     x[:, cols] *= size
-    w = rng.standard_normal((d_in, d_out)) / np.sqrt(d_in)
+    w = rng.standard_normal((d_out, d_in)) / np.sqrt(d_in)
     return x, w, np.sort(cols)
 
 
@@ -42,9 +42,12 @@ def test_smoothquant_scales_zero_channels_stay_finite():
 
 def test_smooth_preserves_the_product():
     x, w, _ = _layer_with_outlier_features()
-    s = ol.smoothquant_scales(np.abs(x).max(axis=0), np.abs(w).max(axis=1), 0.5)
+    s = ol.smoothquant_scales(np.abs(x).max(axis=0), np.abs(w).max(axis=0), 0.5)
     xs, ws = ol.smooth(x, w, s)
-    np.testing.assert_allclose(xs @ ws, x @ w, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(xs @ ws.T, x @ w.T, rtol=1e-12, atol=1e-12)
+    # The factors divide the columns of x and multiply the columns of w: W diag(s).
+    np.testing.assert_array_equal(ws, w @ np.diag(s))
+    np.testing.assert_array_equal(xs, x / s)
     # Smoothing flattens the per-channel activation maxima.
     spread = lambda a: np.abs(a).max(axis=0).max() / np.abs(a).max(axis=0).min()
     assert spread(xs) < spread(x) / 5
@@ -52,10 +55,10 @@ def test_smooth_preserves_the_product():
 
 def test_smoothing_helps_per_tensor_int8():
     x, w, _ = _layer_with_outlier_features()
-    s = ol.smoothquant_scales(np.abs(x).max(axis=0), np.abs(w).max(axis=1), 0.5)
+    s = ol.smoothquant_scales(np.abs(x).max(axis=0), np.abs(w).max(axis=0), 0.5)
     xs, ws = ol.smooth(x, w, s)
-    plain = _rel_err(x @ w, ol.int8_matmul(x, w, granularity="tensor"))
-    smoothed = _rel_err(x @ w, ol.int8_matmul(xs, ws, granularity="tensor"))
+    plain = _rel_err(x @ w.T, ol.int8_matmul(x, w, granularity="tensor"))
+    smoothed = _rel_err(x @ w.T, ol.int8_matmul(xs, ws, granularity="tensor"))
     assert smoothed < plain / 2
 
 
@@ -69,9 +72,10 @@ def test_smoothquant_argument_checks():
     with pytest.raises(ValueError, match="finite"):
         ol.smoothquant_scales(np.array([np.nan]), np.ones(1))
     with pytest.raises(ValueError, match="positive"):
-        ol.smooth(np.ones((2, 3)), np.ones((3, 1)), np.array([1.0, 0.0, 1.0]))
-    with pytest.raises(ValueError, match=r"shape \(in, out\)"):
-        ol.smooth(np.ones((2, 3)), np.ones((4, 1)), np.ones(3))
+        ol.smooth(np.ones((2, 3)), np.ones((1, 3)), np.array([1.0, 0.0, 1.0]))
+    # w in the (in, out) layout of the papers is refused: it must be (out, in), as nn.Linear
+    with pytest.raises(ValueError, match=r"shape \(out, in\) so that y = x @ w.T"):
+        ol.smooth(np.ones((2, 3)), np.ones((3, 1)), np.ones(3))
 
 
 # ----------------------------------------------------------------------------- int8 and LLM.int8()
@@ -80,21 +84,36 @@ def test_smoothquant_argument_checks():
 def test_int8_matmul_exact_on_representable_values():
     # Values k * absmax / 127 get exact codes; only the float32 scale rounds.
     x = np.array([[127.0, -64.0, 1.0]]) / 127.0
-    w = np.array([[127.0], [64.0], [-127.0]]) / 127.0
-    np.testing.assert_allclose(ol.int8_matmul(x, w), x @ w, rtol=1e-7)
+    w = np.array([[127.0, 64.0, -127.0]]) / 127.0
+    np.testing.assert_allclose(ol.int8_matmul(x, w), x @ w.T, rtol=1e-7)
 
 
 def test_int8_matmul_handles_zero_rows():
     x = np.zeros((2, 3))
     x[1] = [1.0, 2.0, 3.0]
-    out = ol.int8_matmul(x, np.ones((3, 2)))
-    assert np.all(np.isfinite(out))
+    out = ol.int8_matmul(x, np.ones((2, 3)))
+    assert out.shape == (2, 2) and np.all(np.isfinite(out))
     np.testing.assert_array_equal(out[0], 0.0)
+    w = np.array([[0.0, 0.0, 0.0], [1.0, -2.0, 3.0]])  # an all-zero output channel
+    np.testing.assert_array_equal(ol.int8_matmul(x, w)[:, 0], 0.0)
+
+
+def test_int8_matmul_scales_are_per_output_channel():
+    # Rows of w (output channels) of very different sizes each get their own scale,
+    # so every output channel is as accurate as the others; the tensor-wise scale is not.
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1, 1, (8, 32))
+    w = rng.uniform(-1, 1, (4, 32)) * np.array([[1e-3], [1.0], [1e3], [1.0]])
+    ref = x @ w.T
+    per_channel = np.abs(ol.int8_matmul(x, w) - ref).max(axis=0) / np.abs(ref).max(axis=0)
+    per_tensor = np.abs(ol.int8_matmul(x, w, granularity="tensor") - ref).max(axis=0) / np.abs(ref).max(axis=0)
+    assert per_channel.max() < 0.02
+    assert per_tensor[0] > 0.5
 
 
 def test_llm_int8_finds_outlier_columns_and_beats_plain_int8():
     x, w, cols = _layer_with_outlier_features()
-    ref = x @ w
+    ref = x @ w.T
     result = ol.llm_int8_matmul(x, w, threshold=6.0)
     np.testing.assert_array_equal(result.outlier_columns, cols)
     err_mixed = _rel_err(ref, result.output)
@@ -107,7 +126,7 @@ def test_llm_int8_finds_outlier_columns_and_beats_plain_int8():
 
 def test_llm_int8_without_outliers_is_vectorwise_int8():
     x = np.random.default_rng(1).uniform(-1, 1, (8, 16))
-    w = np.random.default_rng(2).standard_normal((16, 4))
+    w = np.random.default_rng(2).standard_normal((4, 16))
     result = ol.llm_int8_matmul(x, w, threshold=6.0)
     assert result.outlier_columns.size == 0
     np.testing.assert_array_equal(result.output, ol.int8_matmul(x, w))
@@ -115,10 +134,10 @@ def test_llm_int8_without_outliers_is_vectorwise_int8():
 
 def test_llm_int8_all_outliers_is_exact():
     x = np.full((2, 3), 10.0)
-    w = np.arange(6.0).reshape(3, 2)
+    w = np.arange(6.0).reshape(2, 3)
     result = ol.llm_int8_matmul(x, w)
     np.testing.assert_array_equal(result.outlier_columns, [0, 1, 2])
-    np.testing.assert_allclose(result.output, x @ w)
+    np.testing.assert_allclose(result.output, x @ w.T)
 
 
 def test_int8_argument_checks():
@@ -130,6 +149,8 @@ def test_int8_argument_checks():
         ol.llm_int8_matmul(np.ones(2), np.ones((2, 2)))
     with pytest.raises(TypeError, match="real numbers"):
         ol.llm_int8_matmul(np.ones((2, 2), dtype=complex), np.ones((2, 2)))
+    with pytest.raises(ValueError, match=r"x has 3 features but w has 2 input columns"):
+        ol.int8_matmul(np.ones((2, 3)), np.ones((3, 2)))
 
 
 # ----------------------------------------------------------------------------- AWQ
@@ -140,7 +161,7 @@ def _salient_layer(seed=0):
     gain = np.ones(128)
     gain[rng.choice(128, 4, replace=False)] = 30.0  # a few salient input channels
     x = rng.standard_normal((128, 128)) * gain
-    w = rng.standard_normal((128, 32))
+    w = rng.standard_normal((32, 128))
     return x, w
 
 
@@ -149,13 +170,30 @@ def test_awq_alpha_zero_is_round_to_nearest_and_search_improves_it():
 
     x, w = _salient_layer()
     r = ol.awq_search(x, w, 3, group_size=32)
-    rtn = uniform.fake_quantize(w, 3, axis=0, group_size=32, symmetric=False)
-    np.testing.assert_allclose(r.errors[0], np.mean((x @ rtn - x @ w) ** 2))
+    rtn = uniform.fake_quantize(w, 3, axis=1, group_size=32, symmetric=False)
+    np.testing.assert_allclose(r.errors[0], np.mean((x @ rtn.T - x @ w.T) ** 2))
     assert r.alpha > 0
     assert r.errors.min() < 0.7 * r.errors[0]
-    np.testing.assert_allclose(np.mean((x @ r.weight - x @ w) ** 2), r.errors.min())
+    assert r.weight.shape == w.shape
+    np.testing.assert_allclose(np.mean((x @ r.weight.T - x @ w.T) ** 2), r.errors.min())
     np.testing.assert_allclose(r.scales.max() * r.scales.min(), 1.0)
     np.testing.assert_array_equal(r.alphas, np.arange(20) / 20)
+
+
+def test_awq_groups_run_along_in_features():
+    # As the reference's w.reshape(-1, group_size) for an nn.Linear weight: each output
+    # row is cut into groups of consecutive input columns, and s scales the columns.
+    from support import uniform
+
+    x, w = _salient_layer()
+    r = ol.awq_search(x, w, 3, group_size=32)
+    grouped_along_in = uniform.fake_quantize(w * r.scales, 3, axis=-1, group_size=32, symmetric=False)
+    np.testing.assert_allclose(r.weight * r.scales, grouped_along_in, rtol=1e-12, atol=1e-12)
+    along_out = uniform.fake_quantize(w * r.scales, 3, axis=0, group_size=32, symmetric=False)
+    assert not np.allclose(r.weight * r.scales, along_out)
+    # Without groups: one scale per output row (per output channel).
+    r = ol.awq_search(x, w, 3, n_grid=1)
+    np.testing.assert_array_equal(r.weight, uniform.fake_quantize(w, 3, axis=0, symmetric=False))
 
 
 def test_awq_argument_checks():
@@ -168,7 +206,13 @@ def test_awq_argument_checks():
     with pytest.raises(ValueError, match="at least one token"):
         ol.awq_search(x[:0], w, 4)
     with pytest.raises(ValueError, match="at least one token and one feature"):
-        ol.awq_search(np.zeros((3, 0)), np.zeros((0, 2)), 4)
+        ol.awq_search(np.zeros((3, 0)), np.zeros((2, 0)), 4)
+    with pytest.raises(ValueError, match=r"group_size 48 must divide the number of input columns of w, 128"):
+        ol.awq_search(x, w, 4, group_size=48)
+    with pytest.raises(ValueError, match="w must have shape \\(out, in\\)"):
+        ol.awq_search(x, w.T, 4)  # the (in, out) layout
+    with pytest.raises(TypeError, match="symmetric must be True or False, got 'no'"):
+        ol.awq_search(x, w, 4, symmetric="no")
     x[:, 5] = 0.0
     with pytest.raises(ValueError, match="non-zero activation"):
         ol.awq_search(x, w, 4)

@@ -127,6 +127,8 @@ def test_rotation_spreads_an_outlier():
 
 
 def test_random_rotation_argument_checks():
+    with pytest.raises(TypeError, match=r"^inverse must be True or False, got 'no'$"):
+        rot.hadamard_rotate(np.ones(4), rot.random_signs(4, rng=0), inverse="no")
     with pytest.raises(TypeError, match="rng"):
         rot.random_orthogonal(4, rng=None)
     with pytest.raises(TypeError, match="integer"):

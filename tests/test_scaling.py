@@ -54,6 +54,19 @@ def test_scale_refuses_overflowing_scale_and_bad_arguments():
         scale_for_amax(1.0, "float7_nonsense")
 
 
+@pytest.mark.parametrize("bad", ["no", 0, 1, None])
+def test_boolean_flags_must_be_true_or_false(bad):
+    with pytest.raises(TypeError, match=rf"^power_of_two must be True or False, got {bad!r}$"):
+        scale_for_amax(3.0, "float8_e4m3fn", power_of_two=bad)
+    with pytest.raises(TypeError, match=rf"^power_of_two must be True or False, got {bad!r}$"):
+        amax_scale([3.0], "float8_e4m3fn", power_of_two=bad)
+    with pytest.raises(TypeError, match=rf"^saturate must be True or False, got {bad!r}$"):
+        scaled_round([5.0], 128.0, "float8_e4m3fn", saturate=bad)
+    with pytest.raises(TypeError, match=rf"^saturate must be True or False, got {bad!r}$"):
+        DelayedScaler("float8_e4m3fn", saturate=bad)
+    assert DelayedScaler("float8_e4m3fn", saturate=np.False_).saturate is False
+
+
 def test_amax_scale_uses_magnitudes():
     assert amax_scale([0.5, -4.0, 2.0], "float8_e4m3fn") == 112.0
     with pytest.raises(ValueError, match="NaN or inf"):

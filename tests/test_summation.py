@@ -323,6 +323,19 @@ def test_bad_arguments(call, error, match):
         call()
 
 
+@pytest.mark.parametrize("bad", ["no", 0, 1, None])
+def test_boolean_flags_must_be_true_or_false(bad):
+    # bool("no") is True: cumulative="no" returned every partial sum
+    for name, call in [
+        ("cumulative", lambda: sm.naive_sum([1.0, 2.0], cumulative=bad)),
+        ("cumulative", lambda: sm.kahan_sum([1.0, 2.0], cumulative=bad)),
+        ("cumulative", lambda: sm.dot([1.0], [1.0], cumulative=bad)),
+        ("fused", lambda: sm.dot([1.0], [1.0], fused=bad)),
+    ]:
+        with pytest.raises(TypeError, match=rf"^{name} must be True or False, got {bad!r}$"):
+            call()
+
+
 @pytest.mark.parametrize("fmt", NATIVE)
 def test_fast_input_rounding_equals_round_to(fmt):
     rng = np.random.default_rng(11)

@@ -139,6 +139,34 @@ def test_other_argument_types_follow_the_convention():
         U.quantize([[1.0, 2.0], [3.0]], 4)
 
 
+@pytest.mark.parametrize("bad", ["no", 0, 1, None])
+def test_boolean_flags_must_be_true_or_false(bad):
+    # bool("no") is True: a string or a number must not silently pick a grid
+    x = np.array([-1.0, 0.5, 2.0])
+    calls = {
+        "symmetric": [
+            lambda: U.quantize(x, 4, symmetric=bad), lambda: U.fake_quantize(x, 4, symmetric=bad),
+            lambda: U.scale_zero_point(x, 4, symmetric=bad), lambda: U.integer_range(4, symmetric=bad),
+            lambda: U.quantize_with(x, 1.0, 0, 4, symmetric=bad),
+            lambda: U.fake_quantize_with(x, 1.0, 0, 4, symmetric=bad),
+        ],
+        "restricted": [
+            lambda: U.quantize(x, 4, restricted=bad), lambda: U.scale_zero_point(x, 4, restricted=bad),
+            lambda: U.integer_range(4, restricted=bad), lambda: U.quantize_with(x, 1.0, 0, 4, restricted=bad),
+        ],
+        "integer_only": [
+            lambda: U.int_matmul(np.ones((1, 2), np.int8), np.ones((2, 1), np.int8), a_scale=1.0,
+                                 b_scale=1.0, out_scale=1.0, integer_only=bad),
+        ],
+    }
+    for name, functions in calls.items():
+        for call in functions:
+            with pytest.raises(TypeError, match=rf"^{name} must be True or False, got {bad!r}$"):
+                call()
+    # numpy booleans are booleans
+    np.testing.assert_array_equal(U.quantize(x, 4, symmetric=np.False_).codes, U.quantize(x, 4, symmetric=False).codes)
+
+
 # --------------------------------------------------------------------------- symmetric / asymmetric
 
 

@@ -3,7 +3,23 @@
 import numpy as np
 import pytest
 
-from support._validate import integer_in_range, normalize_axis, positive_int, positive_number, real_array
+from support._validate import flag, integer_in_range, normalize_axis, positive_int, positive_number, real_array
+
+# --------------------------------------------------------------------------- flag
+
+
+@pytest.mark.parametrize("value", [True, False, np.True_, np.False_, np.bool_(1)])
+def test_flag_accepts_booleans(value):
+    result = flag(value, "symmetric")
+    assert result == bool(value) and type(result) is bool
+
+
+@pytest.mark.parametrize("value", ["no", "False", "", 0, 1, 1.0, None, np.int64(1), np.array(True), [True]])
+def test_flag_rejects_what_is_not_a_boolean(value):
+    # bool("no") is True and bool("") is False: a truthiness test would read either silently
+    with pytest.raises(TypeError, match=r"^symmetric must be True or False, got "):
+        flag(value, "symmetric")
+
 
 # --------------------------------------------------------------------------- positive_int
 

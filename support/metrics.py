@@ -46,6 +46,16 @@ def _pair(ref: ArrayLike, approx: ArrayLike, names: tuple[str, str] = ("ref", "a
     return a, b
 
 
+def _rescaled(*arrays: np.ndarray, axis: int | None = None) -> list[np.ndarray]:
+    """The arrays multiplied by one power of two that brings their largest magnitude to
+    [1/2, 1) (per slice along ``axis`` when given), so that sums of squares neither
+    overflow (1e200) nor underflow (1e-200).  Exact: only the exponents change, and
+    ratios such as SQNR and relative error do not depend on the common scale."""
+    peak = np.max([np.max(np.abs(x), axis=axis, keepdims=axis is not None) for x in arrays], axis=0)
+    _, exponent = np.frexp(np.where(peak == 0.0, 1.0, peak))
+    return [np.ldexp(x, -exponent) for x in arrays]
+
+
 def mse(ref: ArrayLike, approx: ArrayLike) -> float:
     """Mean squared error ``mean((ref - approx)**2)``.
 
@@ -89,7 +99,7 @@ def sqnr_db(ref: ArrayLike, approx: ArrayLike) -> float:
     >>> round(sqnr_db([1.0, 1.0], [1.1, 0.9]), 6)
     20.0
     """
-    a, b = _pair(ref, approx)
+    a, b = _rescaled(*_pair(ref, approx))
     signal = float(np.sum(a**2))
     noise = float(np.sum((a - b) ** 2))
     if noise == 0.0:
@@ -118,7 +128,7 @@ def rel_error(ref: ArrayLike, approx: ArrayLike) -> float:
     >>> rel_error([3.0, 4.0], [3.0, 4.5])
     0.1
     """
-    a, b = _pair(ref, approx)
+    a, b = _rescaled(*_pair(ref, approx))
     norm = float(np.linalg.norm(a.ravel()))
     if norm == 0.0:
         raise ValueError("rel_error: ref is all zeros, so the relative error is undefined; use mse")
@@ -158,6 +168,8 @@ def cosine_similarity(a: ArrayLike, b: ArrayLike, axis: int | None = None) -> fl
         x, y, axis_used = x.ravel(), y.ravel(), 0
     else:
         axis_used = normalize_axis(axis, x.ndim, allow_none=True)  # the message mentions None
+    (x,) = _rescaled(x, axis=axis_used)  # each vector's scale cancels in the cosine
+    (y,) = _rescaled(y, axis=axis_used)
     dot = np.sum(x * y, axis=axis_used)
     norms = np.linalg.norm(x, axis=axis_used) * np.linalg.norm(y, axis=axis_used)
     if np.any(norms == 0.0):

@@ -107,3 +107,16 @@ def test_docstring_examples():
 
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e-30, 1.0, 1e30, 1e200])
+def test_ratios_do_not_depend_on_the_scale_of_the_data(scale):
+    """Squares of 1e200 overflow and of 1e-200 underflow; the ratio metrics must not care."""
+    ref = np.array([1.0, -2.0, 3.0, 0.5])
+    approx = np.array([1.1, -2.0, 2.9, 0.5])
+    assert sqnr_db(ref * scale, approx * scale) == pytest.approx(sqnr_db(ref, approx), rel=1e-12)
+    assert rel_error(ref * scale, approx * scale) == pytest.approx(rel_error(ref, approx), rel=1e-12)
+    assert cosine_similarity(ref * scale, approx) == pytest.approx(cosine_similarity(ref, approx), rel=1e-12)
+    rows = np.stack([ref * scale, ref])
+    assert np.allclose(cosine_similarity(rows, np.stack([approx, approx * scale]), axis=1),
+                       cosine_similarity(ref, approx), rtol=1e-12)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from support.exercises import Array, Bits, Choice, Explain, Function, Number, Question
-from support.integers import (QFormat, add, dequantize_fixed, encode_twos, from_base, int_range, pack,
-                              quantize_fixed, sign_extend, to_bytes, to_twos_complement)
+from support.integers import (QFormat, add, dequantize_fixed, encode_twos, from_base, from_twos_complement,
+                              int_range, pack, positional_breakdown, quantize_fixed, sign_extend, to_bytes,
+                              to_twos_complement, twos_complement_steps)
+from support.notebook import minus
 
 # ---------------------------------------------------------------------------
 # Values shared by the questions (computed, not typed)
@@ -21,8 +23,42 @@ _INT8_MIN, _INT8_MAX = int_range(8)
 _WORST_PRODUCT = _INT8_MIN * _INT8_MIN                      # (−128)·(−128)
 _INT32_MAX = int_range(32)[1]
 _K32 = _INT32_MAX // _WORST_PRODUCT                          # worst-case products int32 always holds
+_INT16_MAX = int_range(16)[1]
+_DOT_LENGTH = 4096
+_WORST_SUM = _DOT_LENGTH * _WORST_PRODUCT                  # 2**26
+_WORST_SUM_BITS = next(w for w in range(1, 65) if _WORST_SUM <= int_range(w)[1])
 _PAIR = (-3, 5)
 _PAIR_CODES = encode_twos(list(_PAIR), 4)
+_PACK_LOW = int(pack(_PAIR_CODES, 4, first="low")[0])
+_PACK_HIGH = int(pack(_PAIR_CODES, 4, first="high")[0])
+
+_BIN = positional_breakdown(from_base("101101", 2), 2)
+_HEX = positional_breakdown(from_base("BEEF", 16), 16)
+_STEPS_42 = twos_complement_steps(-42, 8)
+_SIGN_EXTENDED = format(int(sign_extend(0b1010, 4, 8)), "08b")
+_PI_CODE = int(quantize_fixed(np.pi, _Q34))
+_PI_STORED = float(dequantize_fixed(_PI_CODE, _Q34))
+_TENTH_CODE = int(quantize_fixed(0.1, _Q34))
+_TENTH_STORED = float(dequantize_fixed(_TENTH_CODE, _Q34))
+_TENTH_TRUNC_CODE = int(quantize_fixed(0.1, _Q34, rounding="toward_zero"))
+_TENTH_TRUNC = float(dequantize_fixed(_TENTH_TRUNC_CODE, _Q34))
+_M2_CODE = int(encode_twos(-2, 16))
+_M2_BYTES = list(to_bytes(-2, np.int16, "little"))
+
+
+def _sum_of_terms(breakdown, power: str) -> str:
+    """'1 \\cdot 2^5 + 0 \\cdot 2^4 + ... = 32 + 8 + ... = 45' for a positional breakdown."""
+    terms = " + ".join(f"{t.digit} \\cdot {power.format(t.position)}" for t in breakdown)
+    parts = " + ".join(str(t.contribution) for t in breakdown if t.digit)
+    return f"{terms} = {parts} = {breakdown.value}"
+
+
+def _weights_of_ones(bits: str) -> str:
+    """'-128 + 64 + 16 + 4 + 2' for an 8-bit two's complement string."""
+    n = len(bits)
+    terms = [str(-(2 ** (n - 1))) if bits[0] == "1" else ""]
+    terms += [str(2 ** (n - 1 - i)) for i, b in enumerate(bits) if i and b == "1"]
+    return minus(" + ".join(t for t in terms if t))
 
 
 def _to_twos_sign_magnitude(n: int, bits: int) -> str:
@@ -55,7 +91,7 @@ QUESTIONS = [
             "Add the place values of the 1 bits: $2^5 + 2^3 + 2^2 + 2^0$.",
         ],
         solution_text=(
-            "$101101_2 = 1·2^5 + 0·2^4 + 1·2^3 + 1·2^2 + 0·2^1 + 1·2^0 = 32 + 8 + 4 + 1 = 45$.\n\n"
+            f"$101101_2 = {_sum_of_terms(_BIN, '2^{}')}$.\n\n"
             "```python\nfrom support.integers import positional_breakdown\n"
             "print(positional_breakdown(0b101101, 2))\n```"
         ),
@@ -70,7 +106,7 @@ QUESTIONS = [
             "$11·16^3 + 14·16^2 + 14·16 + 15$.",
         ],
         solution_text=(
-            "$\\mathrm{BEEF}_{16} = 11·4096 + 14·256 + 14·16 + 15 = 45056 + 3584 + 224 + 15 = 48879$.\n\n"
+            f"$\\mathrm{{BEEF}}_{{16}} = {_sum_of_terms(_HEX, '16^{}')}$.\n\n"
             "```python\nfrom support.integers import positional_breakdown\n"
             "print(positional_breakdown(0xBEEF, 16))\n```"
         ),
@@ -87,11 +123,11 @@ QUESTIONS = [
         hints=[
             "Write +42 in 8 bits first.",
             "Flip every bit of `00101010`, then add one.",
-            "Check: the sign bit is worth −128, so the other seven bits must add up to 86.",
+            f"Check: the sign bit is worth −128, so the other seven bits must add up to {128 - 42}.",
         ],
         solution_text=(
-            "42 = `00101010`; flipped: `11010101`; plus one: `11010110`.\n"
-            "Check with the weights: −128 + 64 + 16 + 4 + 2 = −42.\n\n"
+            f"42 = `{_STEPS_42.magnitude}`; flipped: `{_STEPS_42.flipped}`; plus one: `{_STEPS_42.result}`.\n"
+            f"Check with the weights: {_weights_of_ones(_STEPS_42.result)} = −42.\n\n"
             "```python\nfrom support.integers import twos_complement_steps\n"
             "print(twos_complement_steps(-42, 8))\n```"
         ),
@@ -127,7 +163,8 @@ QUESTIONS = [
             "Signed: the sign bit is worth $-2^3$, so the range is $[-2^3, 2^3 - 1]$.",
         ],
         solution_text=(
-            "INT4 is $[-2^3, 2^3 - 1] = [-8, 7]$ and UINT4 is $[0, 2^4 - 1] = [0, 15]$: 16 values each.\n\n"
+            f"INT4 is $[-2^3, 2^3 - 1] = [{int_range(4)[0]}, {int_range(4)[1]}]$ and UINT4 is "
+            f"$[0, 2^4 - 1] = [0, {int_range(4, signed=False)[1]}]$: {2**4} values each.\n\n"
             "```python\nfrom support.integers import int_range\n"
             "answer = [*int_range(4), *int_range(4, signed=False)]\n```"
         ),
@@ -142,7 +179,8 @@ QUESTIONS = [
             "127 + 1 = `10000000` in binary. Read that pattern in two's complement.",
         ],
         solution_text=(
-            "`01111111 + 00000001 = 10000000`, whose sign bit is worth −128: the sum wraps to −128.\n\n"
+            f"`{to_twos_complement(127, 8)} + {to_twos_complement(1, 8)} = {format(128, '08b')}`, whose sign "
+            f"bit is worth {minus(_INT8_MIN)}: the sum wraps to {minus(int(add(127, 1, 8)))}.\n\n"
             "```python\nimport numpy as np\nfrom support.integers import add\n"
             "add(127, 1, 8), np.array([127], dtype=np.int8) + np.int8(1)\n```"
         ),
@@ -162,21 +200,22 @@ QUESTIONS = [
             },
             feedback={
                 "a": "A single product such as 100 · 100 = 10000 already overflows int8.",
-                "b": "Even two worst-case products, 2 · (−128)² = 32768, overflow int16 (largest 32767).",
+                "b": f"Even two worst-case products, 2 · (−128)² = {2 * _WORST_PRODUCT}, overflow int16 "
+                     f"(largest {_INT16_MAX}).",
                 "d": f"int64 works, but it is not the narrowest: int32 already holds {_K32:,} worst-case "
                      "products, far more than 4096, and a wider accumulator costs registers and bandwidth.",
                 "e": f"float16's largest value is {float(np.finfo(np.float16).max):g}, far below "
-                     f"4096 · 16384 = {4096 * _WORST_PRODUCT:,}, and above "
+                     f"{_DOT_LENGTH} · {_WORST_PRODUCT} = {_WORST_SUM:,}, and above "
                      f"{2 ** (np.finfo(np.float16).nmant + 1):,} it cannot even represent every integer: "
                      "the sum would be rounded or overflow.",
             },
         ),
         hints=[
-            "The worst-case product is (−128) · (−128) = 16384 = $2^{14}$.",
+            f"The worst-case product is (−128) · (−128) = {_WORST_PRODUCT} = $2^{{14}}$.",
             "The worst-case sum is $4096 · 2^{14} = 2^{26}$. Which is the narrowest type that holds it?",
         ],
         solution_text=(
-            "The sum can reach $4096 · 2^{14} = 2^{26}$, which needs a 28-bit signed integer. int16 "
+            f"The sum can reach $4096 · 2^{{14}} = 2^{{26}}$, which needs a {_WORST_SUM_BITS}-bit signed integer. int16 "
             "overflows after two worst-case products; int32 holds "
             f"{_K32:,} of them, so it is the narrowest standard choice (and what integer "
             "kernels use).\n\n"
@@ -211,8 +250,9 @@ QUESTIONS = [
             "Copy the sign bit into every new position.",
         ],
         solution_text=(
-            "The sign bit is 1, so the four new bits are all 1: `1111 1010`, which is −128 + 122 = −6, "
-            "the value of `1010` in int4. Zero extension, `0000 1010`, would give +10.\n\n"
+            f"The sign bit is 1, so the four new bits are all 1: `{_SIGN_EXTENDED[:4]} {_SIGN_EXTENDED[4:]}`, "
+            f"which is −128 + {int(_SIGN_EXTENDED[1:], 2)} = {minus(from_twos_complement(_SIGN_EXTENDED))}, "
+            f"the value of `1010` in int4. Zero extension, `0000 1010`, would give +{0b1010}.\n\n"
             "```python\nfrom support.integers import sign_extend\n"
             "format(sign_extend(0b1010, 4, 8), '08b')\n```"
         ),
@@ -224,11 +264,12 @@ QUESTIONS = [
         checker=Number(int(quantize_fixed(np.pi, _Q34))),
         hints=[
             "Q3.4 stores round(x · 2⁴) as an 8-bit integer.",
-            "π · 16 ≈ 50.27. Round to the nearest integer.",
+            f"π · 16 ≈ {np.pi * 16:.2f}. Round to the nearest integer.",
         ],
         solution_text=(
-            "π · 16 = 50.265…, which rounds to the code 50. It stands for 50/16 = 3.125, an error of "
-            "about 0.0166, within half a step (1/32).\n\n"
+            f"π · 16 = {np.pi * 16:.3f}…, which rounds to the code {_PI_CODE}. It stands for "
+            f"{_PI_CODE}/16 = {_PI_STORED:g}, an error of about {np.pi - _PI_STORED:.4f}, within half a "
+            "step (1/32).\n\n"
             "```python\nimport numpy as np\nfrom support.integers import QFormat, quantize_fixed\n"
             "quantize_fixed(np.pi, QFormat(3, 4))\n```"
         ),
@@ -248,8 +289,10 @@ QUESTIONS = [
             "The stored value is the code divided by 16.",
         ],
         solution_text=(
-            "0.1 · 16 = 1.6, which rounds to the code 2, so Q3.4 stores 2/16 = 0.125 (error 0.025). "
-            "Truncating instead of rounding would give code 1, i.e. 0.0625, a larger error of 0.0375.\n\n"
+            f"0.1 · 16 = {0.1 * 16:g}, which rounds to the code {_TENTH_CODE}, so Q3.4 stores "
+            f"{_TENTH_CODE}/16 = {_TENTH_STORED:g} (error {_TENTH_STORED - 0.1:.3g}). Truncating instead of "
+            f"rounding would give code {_TENTH_TRUNC_CODE}, i.e. {_TENTH_TRUNC:g}, a larger error of "
+            f"{0.1 - _TENTH_TRUNC:.3g}.\n\n"
             "```python\nfrom support.integers import QFormat, quantize_fixed, dequantize_fixed\n"
             "q = QFormat(3, 4)\ndequantize_fixed(quantize_fixed(0.1, q), q)\n```"
         ),
@@ -302,10 +345,10 @@ QUESTIONS = [
             "−2 is `0xFFFE`. Little-endian stores the least significant byte first.",
         ],
         solution_text=(
-            "The code of −2 is $2^{16} - 2$ = `0xFFFE`; little-endian stores the low byte `0xFE` = 254 "
-            "first, then `0xFF` = 255.\n\n"
+            f"The code of −2 is $2^{{16}} - 2$ = `0x{_M2_CODE:04X}`; little-endian stores the low byte "
+            f"`0x{_M2_BYTES[0]:02X}` = {_M2_BYTES[0]} first, then `0x{_M2_BYTES[1]:02X}` = {_M2_BYTES[1]}.\n\n"
             "```python\nimport numpy as np\n"
-            "list(np.array([-2], dtype=np.int16).tobytes())   # on a little-endian machine\n```"
+            "list(np.array([-2], dtype=\"<i2\").tobytes())   # '<i2': little-endian int16 on any machine\n```"
         ),
         reference=list(to_bytes(-2, np.int16, "little")),
         wrong=[
@@ -316,20 +359,22 @@ QUESTIONS = [
     ),
     Question(
         title="Pack the INT4 pair [−3, 5] into one byte, first element in the low nibble",
-        checker=Number(int(pack(_PAIR_CODES, 4, first="low")[0])),
+        checker=Number(_PACK_LOW),
         hints=[
-            "Encode each value as a 4-bit two's complement code first: −3 becomes 16 − 3 = 13.",
+            f"Encode each value as a 4-bit two's complement code first: −3 becomes 16 − 3 = {16 - 3}.",
             "With the first element in the low nibble, the byte is $c_0 + 16·c_1$.",
         ],
         solution_text=(
-            "The codes are 13 (`1101`) and 5 (`0101`). The byte is `0101 1101` = 0x5D = 13 + 16·5 = 93. "
-            "With the first element in the high nibble it would be 0xD5 = 213.\n\n"
+            f"The codes are {_PAIR_CODES[0]} (`{_PAIR_CODES[0]:04b}`) and {_PAIR_CODES[1]} "
+            f"(`{_PAIR_CODES[1]:04b}`). The byte is `{_PACK_LOW >> 4:04b} {_PACK_LOW & 15:04b}` = "
+            f"0x{_PACK_LOW:02X} = {_PAIR_CODES[0]} + 16·{_PAIR_CODES[1]} = {_PACK_LOW}. With the first "
+            f"element in the high nibble it would be 0x{_PACK_HIGH:02X} = {_PACK_HIGH}.\n\n"
             "```python\nfrom support.integers import encode_twos, pack\n"
             "pack(encode_twos([-3, 5], 4), 4, first=\"low\")\n```"
         ),
-        reference=int(pack(_PAIR_CODES, 4, first="low")[0]),
+        reference=_PACK_LOW,
         wrong=[
-            int(pack(_PAIR_CODES, 4, first="high")[0]),   # wrong nibble order: 0xD5
+            _PACK_HIGH,                                   # wrong nibble order: 0xD5
             3 + 16 * 5,                                   # used |−3| instead of its code
             -3 + 16 * 5,                                  # added −3 without encoding it
         ],

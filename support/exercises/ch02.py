@@ -7,6 +7,7 @@ format's own dtype), so that a question cannot disagree with the module the chap
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
@@ -29,7 +30,10 @@ _FP16_SUB_CODE = 0b0_00000_0000000011
 _FP16_SUB = decode(_FP16_SUB_CODE, _FP16)                  # 3 · 2^-24
 
 _TENTH32 = np.float32(0.1)
-_TENTH32_ERROR = float(Fraction(float(_TENTH32)) - Fraction(1, 10))
+_TENTH32_SCALED = Fraction(1, 10) * 2**27                   # 0.1 = 1.6 × 2^-4: 24 bits before the point
+_TENTH32_STORED = Fraction(float(_TENTH32))
+_TENTH32_ERROR_EXACT = _TENTH32_STORED - Fraction(1, 10)
+_TENTH32_ERROR = float(_TENTH32_ERROR_EXACT)
 _TENTH64_ERROR = float(Fraction(0.1) - Fraction(1, 10))
 
 _TENTH_BF16 = fields(0.1, "bfloat16")                      # rounded up: ...1101
@@ -42,6 +46,11 @@ _FP32_EPS = get_format("float32").eps
 
 _FP16_VALUES = all_values("float16")
 _FP16_IN_UNIT = int(((_FP16_VALUES >= -1) & (_FP16_VALUES <= 1)).sum())
+_FP16_ONE = int(encode(1.0, "float16"))
+
+_FP32_BINADE = 2 ** get_format("float32").man_bits
+_BINADES_BELOW_ONE = int(encode(1.0, "float32")) // _FP32_BINADE             # subnormals count as one
+_BINADES_ABOVE_ONE = (int(encode(get_format("float32").max, "float32")) + 1) // _FP32_BINADE - _BINADES_BELOW_ONE
 
 
 def _ieee(exp_bits: int, man_bits: int) -> FloatFormat:
@@ -54,7 +63,7 @@ def _ieee(exp_bits: int, man_bits: int) -> FloatFormat:
 
 
 def _decode_reference(code: int, exp_bits: int, man_bits: int) -> float:
-    """Decode one code of an IEEE-style binary format (sign, w exponent bits, p mantissa bits)."""
+    """Decode one code of an IEEE-style binary format (sign, exponent bits, mantissa bits)."""
     bias = 2 ** (exp_bits - 1) - 1
     sign = -1.0 if code >> (exp_bits + man_bits) & 1 else 1.0
     exponent = code >> man_bits & (2**exp_bits - 1)
@@ -135,8 +144,9 @@ QUESTIONS = [
         solution_text=(
             "- sign: negative, so **1**;\n"
             "- 13.625 = 8 + 4 + 1 + 0.5 + 0.125 = 1101.101₂ = 1.101101₂ × 2³;\n"
-            "- exponent field: 3 + 127 = 130 = **10000010**;\n"
-            "- mantissa field: the bits after the implicit 1, **101101** followed by 17 zeros.\n\n"
+            f"- exponent field: 3 + 127 = {_M13.exponent} = **{_M13.exponent_bits}**;\n"
+            f"- mantissa field: the bits after the implicit 1, **{_M13_SIGNIFICAND[1:]}** followed by "
+            f"{23 - len(_M13_SIGNIFICAND[1:])} zeros.\n\n"
             f"Answer: `{_M13.sign_bits} {_M13.exponent_bits} {_M13.mantissa_bits}` "
             f"(0x{_M13.code:08X}).\n\n"
             "```python\nfrom support.formats import fields\nprint(fields(-13.625, \"float32\"))\n"
@@ -158,7 +168,7 @@ QUESTIONS = [
         ],
         solution_text=(
             "Exponent field 0 and mantissa $M = 3 \\ne 0$: a subnormal. Its value is\n"
-            "$2^{1-b} \\cdot M / 2^{p} = 2^{-14} \\cdot 3/2^{10} = 3 \\cdot 2^{-24} "
+            "$2^{1-b} \\cdot M / 2^{m} = 2^{-14} \\cdot 3/2^{10} = 3 \\cdot 2^{-24} "
             f"\\approx {_FP16_SUB:.6g}$.\n\n"
             "```python\nimport numpy as np\n"
             "print(np.array([0b0_00000_0000000011], np.uint16).view(np.float16)[0])\n"
@@ -181,9 +191,9 @@ QUESTIONS = [
             "Subtract `Fraction(1, 10)`, not the float `0.1`, which has its own error.",
         ],
         solution_text=(
-            "0.1 × 2²⁷ = 13421772.8 rounds to 13421773, so FP32 stores 13421773 / 2²⁷ = "
-            "0.100000001490116119384765625, which exceeds 0.1 by "
-            f"{_TENTH32_ERROR:.10g} (= 1/671088640).\n\n"
+            f"0.1 × 2²⁷ = {float(_TENTH32_SCALED)} rounds to {round(_TENTH32_SCALED)}, so FP32 stores "
+            f"{round(_TENTH32_SCALED)} / 2²⁷ = {Decimal(_TENTH32_STORED.numerator) / Decimal(_TENTH32_STORED.denominator)}, "
+            f"which exceeds 0.1 by {_TENTH32_ERROR:.10g} (= {_TENTH32_ERROR_EXACT}).\n\n"
             "```python\nimport numpy as np\nfrom fractions import Fraction\n"
             "error = Fraction(float(np.float32(0.1))) - Fraction(1, 10)\nprint(error, float(error))\n```"
         ),
@@ -223,8 +233,9 @@ QUESTIONS = [
         title="Write decode(code, exp_bits, man_bits) for any IEEE-style format",
         checker=Function(_DECODE_CASES, compare=lambda expected: Number(expected, signed_zero=True)),
         hints=[
-            "Extract the fields with shifts and masks: the mantissa is `code & (2**p - 1)`, the "
-            "exponent `(code >> p) & (2**w - 1)`, the sign bit `(code >> (w + p)) & 1`.",
+            "Extract the fields with shifts and masks: the mantissa is `code & (2**man_bits - 1)`, the "
+            "exponent `(code >> man_bits) & (2**exp_bits - 1)`, the sign bit "
+            "`(code >> (exp_bits + man_bits)) & 1`.",
             "Three cases on the exponent field: all ones (inf or NaN), zero (zero and "
             "subnormals: no implicit 1, exponent 1 − bias), anything else (normal).",
             "`math.ldexp(m, e)` computes m · 2^e exactly; keep the sign for ±0 by multiplying "
@@ -410,9 +421,9 @@ QUESTIONS = [
             "count +0 and −0 once.",
         ],
         solution_text=(
-            f"The code of 1.0 is 0x3C00 = {encode(1.0, 'float16')} = 15 · 2¹⁰, so [0, 1] holds "
-            f"{encode(1.0, 'float16') + 1} values (code 0 included). [−1, 0] holds as many, and ±0 "
-            f"is one value: 2 · {encode(1.0, 'float16') + 1} − 1 = {_FP16_IN_UNIT}.\n\n"
+            f"The code of 1.0 is 0x{_FP16_ONE:04X} = {_FP16_ONE} = {_FP16_ONE // 2**10} · 2¹⁰, so [0, 1] holds "
+            f"{_FP16_ONE + 1} values (code 0 included). [−1, 0] holds as many, and ±0 "
+            f"is one value: 2 · {_FP16_ONE + 1} − 1 = {_FP16_IN_UNIT}.\n\n"
             "```python\nfrom support.formats import all_values\nv = all_values(\"float16\")\n"
             "print(((v >= -1) & (v <= 1)).sum())\n```"
         ),
@@ -428,7 +439,7 @@ QUESTIONS = [
             "the subnormals. Counting values, not length, [−1, 1] gets nearly half; the density of "
             "floats is proportional to 1/|x|.",
             key_points=[
-                "each binade holds the same count, 2^p values",
+                "each binade holds the same count, 2^m values for m mantissa bits",
                 "the exponent range is (nearly) symmetric about 2^0 = 1",
                 "so about half the binades (and the subnormals) are below 1",
                 "the spacing grows with |x|: density ∝ 1/|x|",
@@ -437,8 +448,8 @@ QUESTIONS = [
         hints=["How many FP32 values are there in [1, 2)? In [2¹⁰⁰, 2¹⁰¹)? In [2⁻¹⁰⁰, 2⁻⁹⁹)?"],
         solution_text=(
             "Each binade holds 2²³ FP32 values, short or long. Exponents run from −126 to 127, so "
-            "127 binades (counting the subnormals as one) lie below 1 and 128 above; hence a "
-            "fraction close to one half of the finite values has |x| ≤ 1."
+            f"{_BINADES_BELOW_ONE} binades (counting the subnormals as one) lie below 1 and "
+            f"{_BINADES_ABOVE_ONE} above; hence a fraction close to one half of the finite values has |x| ≤ 1."
         ),
         reference="Each binade holds the same number of values and about half of the binades lie below one.",
     ),

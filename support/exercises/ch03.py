@@ -30,6 +30,10 @@ _FP4_RNE = round_to(np.array(_FP4_INPUTS), "float4_e2m1fn").tolist()
 _FP4_RNA = round_to(np.array(_FP4_INPUTS), "float4_e2m1fn", mode="nearest_away").tolist()
 _FP4_RZ = round_to(np.array(_FP4_INPUTS), "float4_e2m1fn", mode="toward_zero").tolist()
 
+
+def _listing(values) -> str:
+    return ", ".join(f"{v:g}".replace("-", "−") for v in values)
+
 # Q4: a BF16 tie, 1 + 2**-7 + 2**-8, between 1 + 2**-7 (odd) and 1 + 2**-6 (even)
 _BF16_TIE = 1 + 2**-7 + 2**-8
 _BF16_FIELDS = (("sign", 1), ("exponent", 8), ("mantissa", 7))
@@ -45,6 +49,7 @@ _DELTA5 = float((Fraction(_FL5) - _EXACT5) / _EXACT5)
 # Q6: the smallest positive integer b with (1e8 + b) − 1e8 == b in float32
 _BIG = np.float32(1e8)
 _B6 = next(b for b in range(1, 65) if float((_BIG + np.float32(b)) - _BIG) == b)
+_ULP_BIG = ulp(float(_BIG), "float32")
 
 # Q8: fma test cases (exact rational arithmetic, then one rounding)
 
@@ -71,6 +76,14 @@ _X11 = 2.6
 _LO11 = round_to(_X11, "float4_e2m1fn", mode="down")
 _HI11 = round_to(_X11, "float4_e2m1fn", mode="up")
 _VAR11 = (_X11 - _LO11) * (_HI11 - _X11)
+_P11 = (_X11 - _LO11) / (_HI11 - _LO11)                        # probability of rounding up
+
+_STERBENZ_PAIRS = [(1e8, 1.0), (0.7, 0.4), (3.0, 1.4), (0.3, 0.1)]
+_RATIO = {k: float(np.float32(x)) / float(np.float32(y)) for k, (x, y) in zip("abcd", _STERBENZ_PAIRS)}
+_EXACT = {k: float(np.float32(x) - np.float32(y)) == float(np.float32(x)) - float(np.float32(y))
+          for k, (x, y) in zip("abcd", _STERBENZ_PAIRS)}
+assert [k for k, r in _RATIO.items() if 0.5 <= r <= 2] == ["b"]
+assert not _EXACT["a"] and _EXACT["c"] and not _EXACT["d"]      # as the feedback says
 
 QUESTIONS = [
     Question(
@@ -143,8 +156,8 @@ QUESTIONS = [
         ],
         solution_text=(
             "Each input lies halfway between two neighbours; the even one (mantissa bit 0) wins: "
-            "0.25 → 0, 0.75 → 1, 1.25 → 1, 2.5 → 2, 3.5 → 4, 5 → 4, −2.5 → −2. Ties-away would give "
-            "0.5, 1, 1.5, 3, 4, 6, −3.\n\n"
+            + ", ".join(f"{x:g} → {r:g}".replace("-", "−") for x, r in zip(_FP4_INPUTS, _FP4_RNE))
+            + f". Ties-away would give {_listing(_FP4_RNA)}.\n\n"
             "```python\nimport numpy as np\nfrom support.formats import round_to\n"
             f"x = np.array({_FP4_INPUTS})\n"
             "print(round_to(x, 'float4_e2m1fn'))                        # ties to even\n"
@@ -206,10 +219,11 @@ QUESTIONS = [
             "1e8 + b is exact only if it is a float32. Watch the tie at b = ulp/2.",
         ],
         solution_text=(
-            "Near $10^8$ (between $2^{26}$ and $2^{27}$) FP32's ulp is $2^{26-23} = 8$, and $10^8$ itself is a "
-            "float32 ($12\\,500\\,000 \\times 8$, with an even last bit). For $b < 4$ the sum rounds back to "
-            "$10^8$; $b = 4$ is a tie that goes to the even $10^8$; $b = 5, 6, 7$ round to $10^8 + 8$. The first "
-            "exact sum is at $b = 8$.\n\n"
+            f"Near $10^8$ (between $2^{{26}}$ and $2^{{27}}$) FP32's ulp is $2^{{26-23}} = {_ULP_BIG:g}$, and $10^8$ "
+            f"itself is a float32 (${int(1e8 // _ULP_BIG):,} \\times {_ULP_BIG:g}$, with an even last bit). For "
+            f"$b < {_ULP_BIG / 2:g}$ the sum rounds back to $10^8$; $b = {_ULP_BIG / 2:g}$ is a tie that goes to the "
+            f"even $10^8$; $b = {_ULP_BIG / 2 + 1:g}, \\dots, {_ULP_BIG - 1:g}$ round to $10^8 + {_ULP_BIG:g}$. The "
+            f"first exact sum is at $b = {_B6}$.\n\n"
             "```python\nimport numpy as np\nbig = np.float32(1e8)\n"
             "print(np.spacing(big))\n"
             "print([float((big + np.float32(b)) - big) for b in range(1, 10)])\n```"
@@ -230,9 +244,10 @@ QUESTIONS = [
             feedback={
                 "a": "The ratio is 10^8, far outside [1/2, 2], and this one is in fact inexact: "
                      "99 999 999 is not a float32 (the gap there is 8).",
-                "c": "3/1.4 ≈ 2.14 > 2: the lemma does not apply. This difference happens to be exact, "
-                     "but nothing guarantees it.",
-                "d": "0.3/0.1 ≈ 3 > 2: the lemma does not apply, and this difference is in fact rounded.",
+                "c": f"3/1.4 ≈ {_RATIO['c']:.3g} > 2: the lemma does not apply. This difference happens to "
+                     "be exact, but nothing guarantees it.",
+                "d": f"0.3/0.1 ≈ {_RATIO['d']:.3g} > 2: the lemma does not apply, and this difference is in fact "
+                     "rounded.",
             },
         ),
         hints=[
@@ -240,7 +255,7 @@ QUESTIONS = [
             "Compute the ratio x/y of each pair.",
         ],
         solution_text=(
-            "Only 0.7/0.4 = 1.75 lies in [1/2, 2]. The lemma is a sufficient condition: outside the band a "
+            f"Only 0.7/0.4 ≈ {_RATIO['b']:.3g} lies in [1/2, 2]. The lemma is a sufficient condition: outside the band a "
             "difference may or may not be exact (3.0 − 1.4 is, 0.3 − 0.1 is not).\n\n"
             "```python\nimport numpy as np\n"
             "for x, y in [(1e8, 1.0), (0.7, 0.4), (3.0, 1.4), (0.3, 0.1)]:\n"
@@ -283,7 +298,7 @@ QUESTIONS = [
         solution_text=(
             "$\\overline{x^2}$ and $\\bar x^2$ are each about $\\bar x^2$ and each carries a rounding error "
             "of about $u\\bar x^2$; their difference should be $\\sigma^2$. The relative error is about "
-            "$u\\bar x^2/\\sigma^2 = u\\kappa^2$, which reaches 1 at $\\kappa = u^{-1/2} = 2^{12} = 4096$. "
+            f"$u\\bar x^2/\\sigma^2 = u\\kappa^2$, which reaches 1 at $\\kappa = u^{{-1/2}} = 2^{{12}} = {_KAPPA9:g}$. "
             "(The chapter's figure shows it: in FP32 the naive formula has no correct digit at a mean of "
             "$10^4$ times the standard deviation.)\n\n"
             "```python\nu = 2.0**-24\nprint(u ** -0.5)\n```"
@@ -334,9 +349,10 @@ QUESTIONS = [
             "A two-point variable with values RD, RU and P(RU) = p has variance p(1 − p)(RU − RD)².",
         ],
         solution_text=(
-            "SR(2.6) is 3 with probability 0.6 and 2 with probability 0.4: mean 2.6 (unbiased), variance "
-            "$0.6 \\cdot 0.4 \\cdot 1^2 = (x - \\mathrm{RD})(\\mathrm{RU} - x) = 0.24$. Round to nearest has "
-            "variance 0 but is always 0.4 off.\n\n"
+            f"SR(2.6) is {_HI11:g} with probability {_P11:.1f} and {_LO11:g} with probability {1 - _P11:.1f}: "
+            f"mean 2.6 (unbiased), variance ${_P11:.1f} \\cdot {1 - _P11:.1f} \\cdot {_HI11 - _LO11:g}^2 = "
+            f"(x - \\mathrm{{RD}})(\\mathrm{{RU}} - x) = {_VAR11:.2f}$. Round to nearest has variance 0 but is "
+            f"always {abs(round_to(_X11, 'float4_e2m1fn') - _X11):.1f} off.\n\n"
             "```python\nimport numpy as np\nfrom support.formats import round_to\n"
             "rng = np.random.default_rng(0)\n"
             "draws = round_to(np.full(100_000, 2.6), 'float4_e2m1fn', mode='stochastic', rng=rng)\n"

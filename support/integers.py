@@ -92,6 +92,7 @@ from numpy.typing import ArrayLike, DTypeLike
 __all__ = [
     "to_base",
     "from_base",
+    "fraction_digits",
     "PositionalTerm",
     "PositionalBreakdown",
     "positional_breakdown",
@@ -340,6 +341,43 @@ def to_base(n: int, base: int) -> str:
         digits.append(DIGITS[digit])
         if n == 0:
             return "".join(reversed(digits))
+
+
+def fraction_digits(q: "Fraction | float | int", n: int, base: int = 2) -> str:
+    """The first ``n`` digits after the radix point of ``0 <= q < 1`` in ``base``.
+
+    Positional notation works to the right of the point too: the digits are
+    d_k = floor(base · r_k), where r_1 = q and r_{k+1} = base · r_k − d_k (long
+    division by repeated multiplication).  Exact for a :class:`fractions.Fraction`
+    or a float (whose value is a dyadic fraction); digits past the end of a
+    terminating expansion are zeros.
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> fraction_digits(Fraction(1, 10), 12)
+    '000110011001'
+    >>> fraction_digits(0.625, 4)
+    '1010'
+    """
+    from fractions import Fraction
+
+    if isinstance(q, bool) or not isinstance(q, (int, float, Fraction)):
+        raise TypeError(f"fraction_digits: q must be a Fraction, float or int, got {type(q).__name__}")
+    r = Fraction(q)
+    if not 0 <= r < 1:
+        raise ValueError(f"fraction_digits: q must satisfy 0 <= q < 1, got {q!r}; split off the integer part first")
+    n = _check_int(n, "n")
+    if n < 0:
+        raise ValueError(f"fraction_digits: n must be >= 0, got {n}")
+    base = _check_base(base)
+    digits = []
+    for _ in range(n):
+        r *= base
+        digit = int(r)
+        digits.append(DIGITS[digit])
+        r -= digit
+    return "".join(digits)
 
 
 def from_base(s: str, base: int) -> int:

@@ -908,3 +908,26 @@ def test_byte_order_bad_arguments(call, error, match):
 def test_integer_bad_arguments(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_fraction_digits():
+    from fractions import Fraction
+
+    from support.integers import fraction_digits
+
+    assert fraction_digits(Fraction(1, 10), 24) == ("0" + "0011" * 6)[:24]
+    assert fraction_digits(0.625, 6) == "101000"
+    assert fraction_digits(Fraction(1, 3), 5, base=10) == "33333"
+    assert fraction_digits(Fraction(3, 4), 2, base=16) == "C0"
+    assert fraction_digits(0, 3) == "000"
+    # exact for floats: float32(0.1) terminates after 27 binary digits
+    digits = fraction_digits(float(np.float32(0.1)), 40)
+    assert digits.rstrip("0") == digits[:27] and Fraction(int(digits[:27], 2), 2**27) == Fraction(float(np.float32(0.1)))
+    with pytest.raises(ValueError, match="0 <= q < 1"):
+        fraction_digits(1.5, 3)
+    with pytest.raises(TypeError, match="Fraction, float or int"):
+        fraction_digits("0.5", 3)
+    with pytest.raises(ValueError, match="n must be >= 0"):
+        fraction_digits(0.5, -1)
+    with pytest.raises(ValueError, match="base must be between 2 and 36"):
+        fraction_digits(0.5, 3, base=1)

@@ -38,6 +38,7 @@ def test_number_messages_say_how_far_off():
     assert "sign" in Number(2.0).evaluate(-2.0).message
     assert "4 times" in Number(2.0).evaluate(8.0).message
     assert "Expected a number" in Number(2.0).evaluate("two").message
+    assert "relative error of 7.6e-06" in Number(131071).evaluate(131072).message
 
 
 def test_number_signed_zero():

@@ -107,7 +107,8 @@ class Number(Checker):
             return _ok()
         msg = f"Your answer {_fmt(value)} is off by {diff:.3g}"
         if exp != 0:
-            msg += f" ({diff / abs(exp):.2%} of the expected magnitude)"
+            rel = diff / abs(exp)
+            msg += f" ({rel:.2%} of the expected magnitude)" if rel >= 1e-3 else f" (a relative error of {rel:.1e})"
         if self.ulps is not None:
             from support.formats import ulp
 

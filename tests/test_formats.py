@@ -402,7 +402,7 @@ def test_deterministic_modes_properties(name, mode):
         x = np.sort(np.array(values, dtype=dtype))
         r = round_to(x, fmt, mode=mode, saturate=True)
         assert np.isfinite(r).all()
-        assert np.all(np.diff(r) >= 0), "monotone"
+        assert np.all(r[1:] >= r[:-1]), "monotone"  # no np.diff: ±max - ∓max overflows
         np.testing.assert_array_equal(round_to(r, fmt, mode=mode), r)  # idempotent
         x64 = x.astype(np.float64)
         low, high = neighbours(x, fmt)

@@ -62,54 +62,32 @@ def _ieee(exp_bits: int, man_bits: int) -> FloatFormat:
 # ---------------------------------------------------------------------------
 
 
-def _decode_reference(code: int, exp_bits: int, man_bits: int) -> float:
-    """Decode one code of an IEEE-style binary format (sign, exponent bits, mantissa bits)."""
-    bias = 2 ** (exp_bits - 1) - 1
-    sign = -1.0 if code >> (exp_bits + man_bits) & 1 else 1.0
-    exponent = code >> man_bits & (2**exp_bits - 1)
-    mantissa = code & (2**man_bits - 1)
-    if exponent == 2**exp_bits - 1:
-        return sign * math.inf if mantissa == 0 else math.nan
-    if exponent == 0:
-        return sign * math.ldexp(mantissa, 1 - bias - man_bits)
-    return sign * math.ldexp(2**man_bits + mantissa, exponent - bias - man_bits)
+def _decoder(*, bias_offset: int = 0, subnormal_exponent: int = 1, implicit_one_below: bool = False):
+    """A decoder of IEEE-style codes; the keyword arguments build the plausible mistakes.
+
+    The defaults give the right decoder.  ``bias_offset=1`` uses the bias 2^(w-1) instead of
+    2^(w-1) - 1; ``subnormal_exponent=0`` gives subnormals the exponent 0 - bias instead of
+    1 - bias; ``implicit_one_below=True`` keeps the implicit 1 when the exponent field is 0.
+    """
+
+    def decode_code(code: int, exp_bits: int, man_bits: int) -> float:
+        bias = 2 ** (exp_bits - 1) - 1 + bias_offset
+        sign = -1.0 if code >> (exp_bits + man_bits) & 1 else 1.0
+        exponent = code >> man_bits & (2**exp_bits - 1)
+        mantissa = code & (2**man_bits - 1)
+        if exponent == 2**exp_bits - 1:
+            return sign * math.inf if mantissa == 0 else math.nan
+        if exponent == 0 and not implicit_one_below:
+            return sign * math.ldexp(mantissa, subnormal_exponent - bias - man_bits)
+        return sign * math.ldexp(2**man_bits + mantissa, exponent - bias - man_bits)
+
+    return decode_code
 
 
-def _decode_no_subnormals(code: int, exp_bits: int, man_bits: int) -> float:
-    """A plausible mistake: the implicit 1 everywhere, even when the exponent field is 0."""
-    bias = 2 ** (exp_bits - 1) - 1
-    sign = -1.0 if code >> (exp_bits + man_bits) & 1 else 1.0
-    exponent = code >> man_bits & (2**exp_bits - 1)
-    mantissa = code & (2**man_bits - 1)
-    if exponent == 2**exp_bits - 1:
-        return sign * math.inf if mantissa == 0 else math.nan
-    return sign * math.ldexp(2**man_bits + mantissa, exponent - bias - man_bits)
-
-
-def _decode_subnormal_exponent(code: int, exp_bits: int, man_bits: int) -> float:
-    """A plausible mistake: subnormals use the exponent 0 - bias instead of 1 - bias."""
-    bias = 2 ** (exp_bits - 1) - 1
-    sign = -1.0 if code >> (exp_bits + man_bits) & 1 else 1.0
-    exponent = code >> man_bits & (2**exp_bits - 1)
-    mantissa = code & (2**man_bits - 1)
-    if exponent == 2**exp_bits - 1:
-        return sign * math.inf if mantissa == 0 else math.nan
-    if exponent == 0:
-        return sign * math.ldexp(mantissa, -bias - man_bits)
-    return sign * math.ldexp(2**man_bits + mantissa, exponent - bias - man_bits)
-
-
-def _decode_bias_off_by_one(code: int, exp_bits: int, man_bits: int) -> float:
-    """A plausible mistake: bias 2^(w-1) instead of 2^(w-1) - 1."""
-    bias = 2 ** (exp_bits - 1)
-    sign = -1.0 if code >> (exp_bits + man_bits) & 1 else 1.0
-    exponent = code >> man_bits & (2**exp_bits - 1)
-    mantissa = code & (2**man_bits - 1)
-    if exponent == 2**exp_bits - 1:
-        return sign * math.inf if mantissa == 0 else math.nan
-    if exponent == 0:
-        return sign * math.ldexp(mantissa, 1 - bias - man_bits)
-    return sign * math.ldexp(2**man_bits + mantissa, exponent - bias - man_bits)
+_decode_reference = _decoder()
+_decode_no_subnormals = _decoder(implicit_one_below=True)
+_decode_subnormal_exponent = _decoder(subnormal_exponent=0)
+_decode_bias_off_by_one = _decoder(bias_offset=1)
 
 
 _DECODE_CODES = [

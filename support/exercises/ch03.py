@@ -13,6 +13,7 @@ import numpy as np
 
 from support.exercises import Array, Bits, Choice, Explain, Function, Number, Question
 from support.formats import fields, get_format, round_to, ulp
+from support.notebook import minus
 
 # ---------------------------------------------------------------------------
 # Values shared by the questions (computed, not typed)
@@ -32,7 +33,7 @@ _FP4_RZ = round_to(np.array(_FP4_INPUTS), "float4_e2m1fn", mode="toward_zero").t
 
 
 def _listing(values) -> str:
-    return ", ".join(f"{v:g}".replace("-", "−") for v in values)
+    return ", ".join(minus(f"{v:g}") for v in values)
 
 # Q4: a BF16 tie, 1 + 2**-7 + 2**-8, between 1 + 2**-7 (odd) and 1 + 2**-6 (even)
 _BF16_TIE = 1 + 2**-7 + 2**-8
@@ -156,7 +157,7 @@ QUESTIONS = [
         ],
         solution_text=(
             "Each input lies halfway between two neighbours; the even one (mantissa bit 0) wins: "
-            + ", ".join(f"{x:g} → {r:g}".replace("-", "−") for x, r in zip(_FP4_INPUTS, _FP4_RNE))
+            + ", ".join(minus(f"{x:g} → {r:g}") for x, r in zip(_FP4_INPUTS, _FP4_RNE))
             + f". Ties-away would give {_listing(_FP4_RNA)}.\n\n"
             "```python\nimport numpy as np\nfrom support.formats import round_to\n"
             f"x = np.array({_FP4_INPUTS})\n"

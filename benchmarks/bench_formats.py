@@ -1,9 +1,9 @@
-"""Throughput of support.formats.round_to against ml_dtypes, torch and gfloat.
+"""Throughput of support.numbers.formats.round_to against ml_dtypes, torch and gfloat.
 
 Prints one table: millions of float32 values rounded per second (best of 3 wall-clock
 runs, the libraries taking turns) for
 
-- ``round_to(x, name)``                                   (support.formats, float32 out)
+- ``round_to(x, name)``                                   (support.numbers.formats, float32 out)
 - ``x.astype(dtype).astype(np.float32)``                  (ml_dtypes round trip)
 - ``torch.from_numpy(x).to(dtype).to(torch.float32)``     (torch, one thread, where it has the dtype)
 - ``gfloat.round_ndarray(fi, x)``                         (gfloat, on a smaller sample, scaled)
@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from support.formats import get_format, round_to
+from support.numbers.formats import get_format, round_to
 
 FORMATS = ["bfloat16", "float8_e4m3fn", "float8_e5m2", "float6_e3m2fn", "float4_e2m1fn"]
 GFLOAT_INFO = {

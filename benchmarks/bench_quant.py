@@ -2,8 +2,8 @@
 
 Quantizes a seeded 4096 x 4096 float32 matrix with
 
-- per-group symmetric INT4 (``support.uniform.quantize``, groups of 128 and 64),
-- NF4 with absmax blocks of 64 (``support.codebooks.quantize_blockwise``),
+- per-group symmetric INT4 (``support.quant.uniform.quantize``, groups of 128 and 64),
+- NF4 with absmax blocks of 64 (``support.quant.codebooks.quantize_blockwise``),
 
 and compares each with ``bitsandbytes.functional.quantize_4bit`` (NF4, the
 same block size) on CPU.  Times are the best of ``--repeats`` runs; the ratio
@@ -20,8 +20,8 @@ from typing import Callable
 
 import numpy as np
 
-from support.codebooks import NF4, quantize_blockwise
-from support.uniform import quantize
+from support.quant.codebooks import NF4, quantize_blockwise
+from support.quant.uniform import quantize
 
 
 def best_time(fn: Callable[[], object], repeats: int) -> float:

@@ -2,19 +2,22 @@
 
 Every notebook of the course imports this package, so that chapters stay
 short and readable: the machinery lives here, tested, and the cells show the
-ideas.  Modules are named for what they hold:
+ideas.  The package is laid out like the book:
 
-- :mod:`support.formats`   bit-exact rounding, encoding and decoding of every float format;
-- :mod:`support.integers`  positional notation, two's complement, fixed point, bit packing;
-- :mod:`support.uniform`, :mod:`support.codebooks`, :mod:`support.blocks`,
-  :mod:`support.rotations`, :mod:`support.outliers`, :mod:`support.gptq`: quantization;
-- :mod:`support.metrics`   error metrics (MSE, SQNR, ...), one definition each;
-- :mod:`support.style`     the house style of every figure;
-- :mod:`support.notebook`  glue that works without myst_nb, and environment checks;
+- :mod:`support.numbers`   Part I, representing numbers (formats, integers, summation,
+  statistics, scaling);
+- :mod:`support.quant`     Part II, quantization (uniform, codebooks, blocks, rotations,
+  outliers, gptq);
+- :mod:`support.training`  Part III, numerical stability and mixed-precision training;
+- :mod:`support.inference` Part III, hardware, serving and the practical guide;
+- :mod:`support.metrics`   error metrics (MSE, SQNR, ...), one definition each, used by every part;
+- :mod:`support.models`    the real pretrained model of the course, loaded offline;
+- :mod:`support.notebook`, :mod:`support.style`, :mod:`support.diagrams`: the book's own
+  machinery (glue, tables, the figure theme, bit-layout diagrams);
 - :mod:`support.exercises` the exercise API (``q1.check(answer)``, ``q1.hint()``, ...).
 
 Only the light helpers are imported here; import the others by name, e.g.
-``from support import formats``.
+``from support.numbers import formats``.
 """
 
 from support.notebook import glue, on_colab, table

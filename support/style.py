@@ -1,8 +1,12 @@
 """The house style of every figure in the course.
 
 One call, :func:`use_style`, at the top of a notebook sets a clean theme and the
-Okabe-Ito colour-blind-safe palette (Okabe & Ito, 2008).  Colours are also
-available by name so that a format keeps its colour across chapters.
+Okabe-Ito colour-blind-safe palette (Okabe & Ito, 2008), for matplotlib and, when it
+is installed, for seaborn (whose statistical plots then draw in the same colours,
+fonts and grid).  Colours are also available by name so that a format keeps its
+colour across chapters; heatmaps use :data:`SEQUENTIAL_CMAP` (magnitudes) or
+:data:`DIVERGING_CMAP` (signed values around zero), both readable with the common
+colour-vision deficiencies.
 
 Example
 -------
@@ -20,7 +24,10 @@ import matplotlib as mpl
 from cycler import cycler
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
-__all__ = ["COLORS", "PALETTE", "FIELD_COLORS", "use_style", "format_color", "log_axis"]
+__all__ = [
+    "COLORS", "PALETTE", "FIELD_COLORS", "SEQUENTIAL_CMAP", "DIVERGING_CMAP",
+    "use_style", "format_color", "log_axis",
+]
 
 #: Okabe-Ito palette, distinguishable under the common colour-vision deficiencies.
 COLORS: dict[str, str] = {
@@ -37,6 +44,11 @@ COLORS: dict[str, str] = {
 
 #: The default colour cycle, in the order lines are drawn.
 PALETTE: list[str] = [COLORS[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky", "black", "yellow")]
+
+#: Colormap for magnitudes (errors, counts): perceptually uniform, colour-blind safe.
+SEQUENTIAL_CMAP = "viridis"
+#: Colormap for signed values around zero (a blue-white-red diverging map).
+DIVERGING_CMAP = "vlag"
 
 #: Colours of the fields of a binary encoding (sign, exponent, mantissa / magnitude).
 FIELD_COLORS: dict[str, str] = {
@@ -69,7 +81,13 @@ def format_color(name: str) -> str:
 
 
 def use_style() -> None:
-    """Apply the course's matplotlib theme (idempotent)."""
+    """Apply the course's theme to matplotlib and, if installed, seaborn (idempotent)."""
+    try:
+        import seaborn as sns
+    except ImportError:  # seaborn is optional: matplotlib alone gets the same rcParams
+        sns = None
+    if sns is not None:
+        sns.set_theme(context="notebook", style="ticks", palette=PALETTE)
     mpl.rcParams.update(
         {
             "figure.figsize": (7.5, 4.2),

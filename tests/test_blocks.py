@@ -1,10 +1,10 @@
-"""Tests for support.blocks: MX and NVFP4 against the spec, worked examples and torchao."""
+"""Tests for support.quant.blocks: MX and NVFP4 against the spec, worked examples and torchao."""
 
 import numpy as np
 import pytest
 
-from support import formats
-from support.blocks import MX_ELEMENTS, mx_quantize, nvfp4_quantize, pack_fp4, unpack_fp4
+from support.numbers import formats
+from support.quant.blocks import MX_ELEMENTS, mx_quantize, nvfp4_quantize, pack_fp4, unpack_fp4
 
 FLOAT_ELEMS = ["float8_e4m3fn", "float8_e5m2", "float6_e2m3fn", "float6_e3m2fn", "float4_e2m1fn"]
 

@@ -1,4 +1,4 @@
-"""Tests for support.codebooks: NF4/FP4, blockwise codebook quantization, ternary, Lloyd-Max.
+"""Tests for support.quant.codebooks: NF4/FP4, blockwise codebook quantization, ternary, Lloyd-Max.
 
 The bitsandbytes cross-checks run on CPU with bitsandbytes 0.50.2.  There,
 ``quantize_4bit`` is the pure-torch "default" kernel (absmax, multiply by the
@@ -15,7 +15,7 @@ import pytest
 from scipy import integrate
 from scipy.stats import norm
 
-from support import codebooks as C
+from support.quant import codebooks as C
 
 # OCP MX E2M1 magnitudes (codes 0-7), for comparison with bitsandbytes' FP4.
 E2M1 = np.array([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0])
@@ -385,7 +385,7 @@ def test_lloyd_max_bad_inputs():
 def test_docstring_examples():
     import doctest
 
-    import support.codebooks as module
+    import support.quant.codebooks as module
 
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0

@@ -1,4 +1,4 @@
-"""Tests of support.formats: properties, decoding, bit-exact rounding against ml_dtypes and
+"""Tests of support.numbers.formats: properties, decoding, bit-exact rounding against ml_dtypes and
 torch, hypothesis properties of every rounding mode, and argument validation."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from support import formats as F
-from support.formats import FORMATS, FloatFormat, decode, encode, get_format, round_to, ulp
+from support.numbers import formats as F
+from support.numbers.formats import FORMATS, FloatFormat, decode, encode, get_format, round_to, ulp
 
 ml_dtypes = pytest.importorskip("ml_dtypes")
 

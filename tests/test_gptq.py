@@ -1,10 +1,10 @@
-"""Tests for support.gptq."""
+"""Tests for support.quant.gptq."""
 
 import numpy as np
 import pytest
 
-from support import uniform
-from support.gptq import gptq_quantize, hessian
+from support.quant import uniform
+from support.quant.gptq import gptq_quantize, hessian
 
 
 def _correlated_layer(seed=0, n=1024, d_in=256, d_out=64):

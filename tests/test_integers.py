@@ -1,4 +1,4 @@
-"""Tests for support.integers: positional notation, two's complement, fixed point, packing, bytes.
+"""Tests for support.numbers.integers: positional notation, two's complement, fixed point, packing, bytes.
 
 Every function is checked against an independent reference where one exists: Python's
 ``int``/``format``, numpy's ``binary_repr``, ``astype``/``view`` and fixed-width arithmetic,
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from support.integers import (
+from support.numbers.integers import (
     PositionalBreakdown,
     QFormat,
     accumulate,
@@ -913,7 +913,7 @@ def test_integer_bad_arguments(call, error, match):
 def test_fraction_digits():
     from fractions import Fraction
 
-    from support.integers import fraction_digits
+    from support.numbers.integers import fraction_digits
 
     assert fraction_digits(Fraction(1, 10), 24) == ("0" + "0011" * 6)[:24]
     assert fraction_digits(0.625, 6) == "101000"

@@ -1,9 +1,9 @@
-"""Tests for support.outliers (nn.Linear layout: w of shape (out, in), y = x @ w.T)."""
+"""Tests for support.quant.outliers (nn.Linear layout: w of shape (out, in), y = x @ w.T)."""
 
 import numpy as np
 import pytest
 
-from support import outliers as ol
+from support.quant import outliers as ol
 
 
 def _layer_with_outlier_features(seed=0, tokens=64, d_in=256, d_out=64, n_outliers=4, size=60.0):
@@ -166,7 +166,7 @@ def _salient_layer(seed=0):
 
 
 def test_awq_alpha_zero_is_round_to_nearest_and_search_improves_it():
-    from support import uniform
+    from support.quant import uniform
 
     x, w = _salient_layer()
     r = ol.awq_search(x, w, 3, group_size=32)
@@ -183,7 +183,7 @@ def test_awq_alpha_zero_is_round_to_nearest_and_search_improves_it():
 def test_awq_groups_run_along_in_features():
     # As the reference's w.reshape(-1, group_size) for an nn.Linear weight: each output
     # row is cut into groups of consecutive input columns, and s scales the columns.
-    from support import uniform
+    from support.quant import uniform
 
     x, w = _salient_layer()
     r = ol.awq_search(x, w, 3, group_size=32)

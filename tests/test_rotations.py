@@ -1,10 +1,10 @@
-"""Tests for support.rotations."""
+"""Tests for support.quant.rotations."""
 
 import numpy as np
 import pytest
 import scipy.linalg
 
-from support import rotations as rot
+from support.quant import rotations as rot
 
 
 @pytest.mark.parametrize("log_n", range(13))

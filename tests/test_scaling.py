@@ -1,4 +1,4 @@
-"""Tests for support.scaling: amax scales, scaled casts and delayed scaling."""
+"""Tests for support.numbers.scaling: amax scales, scaled casts and delayed scaling."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import math
 import numpy as np
 import pytest
 
-import support.scaling
-from support.formats import get_format, round_to
-from support.scaling import DelayedScaler, amax_scale, scale_for_amax, scaled_round
+import support.numbers.scaling
+from support.numbers.formats import get_format, round_to
+from support.numbers.scaling import DelayedScaler, amax_scale, scale_for_amax, scaled_round
 
 FP8 = ["float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz"]
 
 
 def test_doctests():
-    failures, _ = doctest.testmod(support.scaling)
+    failures, _ = doctest.testmod(support.numbers.scaling)
     assert failures == 0
 
 

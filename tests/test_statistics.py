@@ -1,11 +1,11 @@
-"""Tests for support.statistics."""
+"""Tests for support.numbers.statistics."""
 
 from fractions import Fraction
 
 import numpy as np
 import pytest
 
-from support import statistics as st
+from support.numbers import statistics as st
 
 
 def _exact_variance(x, ddof=0):

@@ -1,4 +1,4 @@
-"""Tests for support.summation: every algorithm against exact rational arithmetic,
+"""Tests for support.numbers.summation: every algorithm against exact rational arithmetic,
 the fast (native dtype) paths against the round_to definition, numpy's np.sum
 reproduced bit for bit, the error bounds, and argument checking."""
 
@@ -11,8 +11,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from support import summation as sm
-from support.formats import all_values, encode, get_format, round_to
+from support.numbers import summation as sm
+from support.numbers.formats import all_values, encode, get_format, round_to
 
 NATIVE = ["float32", "float16", "bfloat16"]
 

@@ -1,4 +1,4 @@
-"""Tests for support.uniform: uniform (affine) quantization and integer matmul."""
+"""Tests for support.quant.uniform: uniform (affine) quantization and integer matmul."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from support import uniform as U
+from support.quant import uniform as U
 from support.metrics import mse
 
 RNG_SEED = 0
@@ -526,7 +526,7 @@ def test_accumulator_overflow_finds_the_first_k():
 def test_docstring_examples():
     import doctest
 
-    import support.uniform as module
+    import support.quant.uniform as module
 
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0

@@ -1,6 +1,6 @@
 """Exercises for chapter 01, "Positional systems and integers".
 
-Every reference answer is computed with :mod:`support.integers`, so that a question
+Every reference answer is computed with :mod:`support.numbers.integers`, so that a question
 cannot disagree with the module the chapter uses.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from support.exercises import Array, Bits, Choice, Explain, Function, Number, Question
-from support.integers import (QFormat, add, dequantize_fixed, encode_twos, from_base, from_twos_complement,
+from support.numbers.integers import (QFormat, add, dequantize_fixed, encode_twos, from_base, from_twos_complement,
                               int_range, pack, positional_breakdown, quantize_fixed, sign_extend, to_bytes,
                               to_twos_complement, twos_complement_steps)
 from support.notebook import minus
@@ -92,7 +92,7 @@ QUESTIONS = [
         ],
         solution_text=(
             f"$101101_2 = {_sum_of_terms(_BIN, '2^{}')}$.\n\n"
-            "```python\nfrom support.integers import positional_breakdown\n"
+            "```python\nfrom support.numbers.integers import positional_breakdown\n"
             "print(positional_breakdown(0b101101, 2))\n```"
         ),
         reference=from_base("101101", 2),
@@ -107,7 +107,7 @@ QUESTIONS = [
         ],
         solution_text=(
             f"$\\mathrm{{BEEF}}_{{16}} = {_sum_of_terms(_HEX, '16^{}')}$.\n\n"
-            "```python\nfrom support.integers import positional_breakdown\n"
+            "```python\nfrom support.numbers.integers import positional_breakdown\n"
             "print(positional_breakdown(0xBEEF, 16))\n```"
         ),
         reference=from_base("BEEF", 16),
@@ -128,7 +128,7 @@ QUESTIONS = [
         solution_text=(
             f"42 = `{_STEPS_42.magnitude}`; flipped: `{_STEPS_42.flipped}`; plus one: `{_STEPS_42.result}`.\n"
             f"Check with the weights: {_weights_of_ones(_STEPS_42.result)} = −42.\n\n"
-            "```python\nfrom support.integers import twos_complement_steps\n"
+            "```python\nfrom support.numbers.integers import twos_complement_steps\n"
             "print(twos_complement_steps(-42, 8))\n```"
         ),
         reference=to_twos_complement(-42, 8),
@@ -149,7 +149,7 @@ QUESTIONS = [
             "Reduce modulo $2^{bits}$ and write the result with leading zeros:\n\n"
             "```python\ndef to_twos(n, bits):\n    return format(n % 2**bits, f\"0{bits}b\")\n```\n\n"
             "For a negative `n`, `n % 2**bits` is `n + 2**bits`, the two's complement code. "
-            "(`support.integers.to_twos_complement` does the same and also refuses values "
+            "(`support.numbers.integers.to_twos_complement` does the same and also refuses values "
             "that do not fit.)"
         ),
         reference=to_twos_complement,
@@ -165,7 +165,7 @@ QUESTIONS = [
         solution_text=(
             f"INT4 is $[-2^3, 2^3 - 1] = [{int_range(4)[0]}, {int_range(4)[1]}]$ and UINT4 is "
             f"$[0, 2^4 - 1] = [0, {int_range(4, signed=False)[1]}]$: {2**4} values each.\n\n"
-            "```python\nfrom support.integers import int_range\n"
+            "```python\nfrom support.numbers.integers import int_range\n"
             "answer = [*int_range(4), *int_range(4, signed=False)]\n```"
         ),
         reference=[*int_range(4), *int_range(4, signed=False)],
@@ -181,7 +181,7 @@ QUESTIONS = [
         solution_text=(
             f"`{to_twos_complement(127, 8)} + {to_twos_complement(1, 8)} = {format(128, '08b')}`, whose sign "
             f"bit is worth {minus(_INT8_MIN)}: the sum wraps to {minus(int(add(127, 1, 8)))}.\n\n"
-            "```python\nimport numpy as np\nfrom support.integers import add\n"
+            "```python\nimport numpy as np\nfrom support.numbers.integers import add\n"
             "add(127, 1, 8), np.array([127], dtype=np.int8) + np.int8(1)\n```"
         ),
         reference=int(add(127, 1, 8)),
@@ -219,7 +219,7 @@ QUESTIONS = [
             "overflows after two worst-case products; int32 holds "
             f"{_K32:,} of them, so it is the narrowest standard choice (and what integer "
             "kernels use).\n\n"
-            "```python\nfrom support.integers import int_range\n"
+            "```python\nfrom support.numbers.integers import int_range\n"
             "worst = 4096 * (-128) * (-128)\n"
             "[w for w in (8, 16, 32, 64) if worst <= int_range(w)[1]][0]   # 32\n```"
         ),
@@ -236,7 +236,7 @@ QUESTIONS = [
         solution_text=(
             f"$\\lfloor (2^{{31}} - 1) / 2^{{14}} \\rfloor = {_K32}$. One more product, "
             f"${_K32 + 1} · 2^{{14}} = 2^{{31}}$, exceeds the largest int32 and wraps to $-2^{{31}}$.\n\n"
-            "```python\nfrom support.integers import int_range\n"
+            "```python\nfrom support.numbers.integers import int_range\n"
             "int_range(32)[1] // ((-128) * (-128))\n```"
         ),
         reference=_K32,
@@ -253,7 +253,7 @@ QUESTIONS = [
             f"The sign bit is 1, so the four new bits are all 1: `{_SIGN_EXTENDED[:4]} {_SIGN_EXTENDED[4:]}`, "
             f"which is −128 + {int(_SIGN_EXTENDED[1:], 2)} = {minus(from_twos_complement(_SIGN_EXTENDED))}, "
             f"the value of `1010` in int4. Zero extension, `0000 1010`, would give +{0b1010}.\n\n"
-            "```python\nfrom support.integers import sign_extend\n"
+            "```python\nfrom support.numbers.integers import sign_extend\n"
             "format(sign_extend(0b1010, 4, 8), '08b')\n```"
         ),
         reference=format(int(sign_extend(0b1010, 4, 8)), "08b"),
@@ -270,7 +270,7 @@ QUESTIONS = [
             f"π · 16 = {np.pi * 16:.3f}…, which rounds to the code {_PI_CODE}. It stands for "
             f"{_PI_CODE}/16 = {_PI_STORED:g}, an error of about {np.pi - _PI_STORED:.4f}, within half a "
             "step (1/32).\n\n"
-            "```python\nimport numpy as np\nfrom support.integers import QFormat, quantize_fixed\n"
+            "```python\nimport numpy as np\nfrom support.numbers.integers import QFormat, quantize_fixed\n"
             "quantize_fixed(np.pi, QFormat(3, 4))\n```"
         ),
         reference=int(quantize_fixed(np.pi, _Q34)),
@@ -293,7 +293,7 @@ QUESTIONS = [
             f"{_TENTH_CODE}/16 = {_TENTH_STORED:g} (error {_TENTH_STORED - 0.1:.3g}). Truncating instead of "
             f"rounding would give code {_TENTH_TRUNC_CODE}, i.e. {_TENTH_TRUNC:g}, a larger error of "
             f"{0.1 - _TENTH_TRUNC:.3g}.\n\n"
-            "```python\nfrom support.integers import QFormat, quantize_fixed, dequantize_fixed\n"
+            "```python\nfrom support.numbers.integers import QFormat, quantize_fixed, dequantize_fixed\n"
             "q = QFormat(3, 4)\ndequantize_fixed(quantize_fixed(0.1, q), q)\n```"
         ),
         reference=float(dequantize_fixed(quantize_fixed(0.1, _Q34), _Q34)),
@@ -369,7 +369,7 @@ QUESTIONS = [
             f"(`{_PAIR_CODES[1]:04b}`). The byte is `{_PACK_LOW >> 4:04b} {_PACK_LOW & 15:04b}` = "
             f"0x{_PACK_LOW:02X} = {_PAIR_CODES[0]} + 16·{_PAIR_CODES[1]} = {_PACK_LOW}. With the first "
             f"element in the high nibble it would be 0x{_PACK_HIGH:02X} = {_PACK_HIGH}.\n\n"
-            "```python\nfrom support.integers import encode_twos, pack\n"
+            "```python\nfrom support.numbers.integers import encode_twos, pack\n"
             "pack(encode_twos([-3, 5], 4), 4, first=\"low\")\n```"
         ),
         reference=_PACK_LOW,

@@ -1,6 +1,6 @@
 """Exercises for chapter 02, "The anatomy of a float".
 
-Every reference answer is computed with :mod:`support.formats` (or numpy on the
+Every reference answer is computed with :mod:`support.numbers.formats` (or numpy on the
 format's own dtype), so that a question cannot disagree with the module the chapter uses.
 """
 
@@ -13,7 +13,7 @@ from fractions import Fraction
 import numpy as np
 
 from support.exercises import Array, Bits, Choice, Explain, Function, Number, Question
-from support.formats import FloatFormat, all_values, decode, encode, fields, get_format, ulp
+from support.numbers.formats import FloatFormat, all_values, decode, encode, fields, get_format, ulp
 
 # ---------------------------------------------------------------------------
 # Values shared by the questions (computed, not typed)
@@ -127,7 +127,7 @@ QUESTIONS = [
             f"{23 - len(_M13_SIGNIFICAND[1:])} zeros.\n\n"
             f"Answer: `{_M13.sign_bits} {_M13.exponent_bits} {_M13.mantissa_bits}` "
             f"(0x{_M13.code:08X}).\n\n"
-            "```python\nfrom support.formats import fields\nprint(fields(-13.625, \"float32\"))\n"
+            "```python\nfrom support.numbers.formats import fields\nprint(fields(-13.625, \"float32\"))\n"
             "import numpy as np\nprint(hex(np.float32(-13.625).view(np.uint32)))\n```"
         ),
         reference=_M13.bits,
@@ -150,7 +150,7 @@ QUESTIONS = [
             f"\\approx {_FP16_SUB:.6g}$.\n\n"
             "```python\nimport numpy as np\n"
             "print(np.array([0b0_00000_0000000011], np.uint16).view(np.float16)[0])\n"
-            "from support.formats import decode\nprint(decode(0b11, \"float16\"))\n```"
+            "from support.numbers.formats import decode\nprint(decode(0b11, \"float16\"))\n```"
         ),
         reference=_FP16_SUB,
         wrong=[
@@ -198,7 +198,7 @@ QUESTIONS = [
             f"`1001101`. The stored value is {_TENTH_BF16.value!r}.\n\n"
             "```python\nimport numpy as np, ml_dtypes\n"
             "print(bin(np.float32(0.1).astype(ml_dtypes.bfloat16).view(np.uint16)))\n"
-            "from support.formats import fields\nprint(fields(0.1, \"bfloat16\"))\n```"
+            "from support.numbers.formats import fields\nprint(fields(0.1, \"bfloat16\"))\n```"
         ),
         reference=_TENTH_BF16.bits,
         wrong=[
@@ -234,7 +234,7 @@ QUESTIONS = [
             "```\n\n"
             "The test cases cover float16, bfloat16, float32 and float8_e5m2 codes: normal numbers, "
             "the largest value, the smallest and largest subnormal, −0, ±inf and NaN. "
-            "`support.formats.decode` does the same, vectorised, for every format of the course "
+            "`support.numbers.formats.decode` does the same, vectorised, for every format of the course "
             "(including the ones whose top codes are not IEEE-style)."
         ),
         reference=_decode_reference,
@@ -320,7 +320,7 @@ QUESTIONS = [
         solution_text=(
             "`0x7FC00000` = `0 11111111 10000000000000000000000`: exponent all ones, mantissa "
             "nonzero with its top bit (the quiet bit) set. It is numpy's `np.float32(np.nan)`.\n\n"
-            "```python\nfrom support.formats import fields\nimport numpy as np\n"
+            "```python\nfrom support.numbers.formats import fields\nimport numpy as np\n"
             "for code in (0x7F800000, 0x7FC00000, 0x7F800001, 0xFF800000, 0x7F7FFFFF):\n"
             "    print(hex(code), np.uint32(code).view(np.float32))\n```"
         ),
@@ -384,7 +384,7 @@ QUESTIONS = [
             "1000 lies in $[2^9, 2^{10})$, where FP32 numbers are $2^{9-23} = 2^{-14}$ apart: "
             f"{_ULP_1000!r}. Not ε = 2⁻²³ (the spacing at 1) and not 1000 · ε (not a power of two).\n\n"
             "```python\nimport numpy as np\nprint(np.spacing(np.float32(1000)))\n"
-            "from support.formats import ulp\nprint(ulp(1000.0, \"float32\"))\n```"
+            "from support.numbers.formats import ulp\nprint(ulp(1000.0, \"float32\"))\n```"
         ),
         reference=_ULP_1000,
         wrong=[_FP32_EPS, 2 * _ULP_1000, _ULP_1000 / 2, 1000 * _FP32_EPS],
@@ -402,7 +402,7 @@ QUESTIONS = [
             f"The code of 1.0 is 0x{_FP16_ONE:04X} = {_FP16_ONE} = {_FP16_ONE // 2**10} · 2¹⁰, so [0, 1] holds "
             f"{_FP16_ONE + 1} values (code 0 included). [−1, 0] holds as many, and ±0 "
             f"is one value: 2 · {_FP16_ONE + 1} − 1 = {_FP16_IN_UNIT}.\n\n"
-            "```python\nfrom support.formats import all_values\nv = all_values(\"float16\")\n"
+            "```python\nfrom support.numbers.formats import all_values\nv = all_values(\"float16\")\n"
             "print(((v >= -1) & (v <= 1)).sum())\n```"
         ),
         reference=_FP16_IN_UNIT,

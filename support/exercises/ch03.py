@@ -1,6 +1,6 @@
 """Exercises for chapter 03, "Rounding and floating-point arithmetic".
 
-Reference answers are computed with :mod:`support.formats`, numpy and exact rationals
+Reference answers are computed with :mod:`support.numbers.formats`, numpy and exact rationals
 (:class:`fractions.Fraction`), so that a question cannot disagree with the chapter.
 """
 
@@ -12,7 +12,7 @@ import sys
 import numpy as np
 
 from support.exercises import Array, Bits, Choice, Explain, Function, Number, Question
-from support.formats import fields, get_format, round_to, ulp
+from support.numbers.formats import fields, get_format, round_to, ulp
 from support.notebook import minus
 
 # ---------------------------------------------------------------------------
@@ -159,7 +159,7 @@ QUESTIONS = [
             "Each input lies halfway between two neighbours; the even one (mantissa bit 0) wins: "
             + ", ".join(minus(f"{x:g} → {r:g}") for x, r in zip(_FP4_INPUTS, _FP4_RNE))
             + f". Ties-away would give {_listing(_FP4_RNA)}.\n\n"
-            "```python\nimport numpy as np\nfrom support.formats import round_to\n"
+            "```python\nimport numpy as np\nfrom support.numbers.formats import round_to\n"
             f"x = np.array({_FP4_INPUTS})\n"
             "print(round_to(x, 'float4_e2m1fn'))                        # ties to even\n"
             "print(round_to(x, 'float4_e2m1fn', mode='nearest_away'))   # ties away, for comparison\n```"
@@ -179,7 +179,7 @@ QUESTIONS = [
             "The value is in [1, 2): sign 0, exponent field 0 + 127 = `01111111`. Its neighbours are "
             "$1 + 2^{-7}$ (mantissa `0000001`, odd) and $1 + 2^{-6}$ (mantissa `0000010`, even); "
             "the tie goes to the even one. Truncation would give `0000001`.\n\n"
-            "```python\nimport ml_dtypes, numpy as np\nfrom support.formats import fields\n"
+            "```python\nimport ml_dtypes, numpy as np\nfrom support.numbers.formats import fields\n"
             "x = 1 + 2**-7 + 2**-8\n"
             "print(fields(x, 'bfloat16'))\n"
             "print(np.float32(x).astype(ml_dtypes.bfloat16))   # 1.01562 = 1 + 2**-6\n```"
@@ -216,7 +216,7 @@ QUESTIONS = [
         title="The smallest b with (1e8 + b) − 1e8 == b in FP32",
         checker=Number(_B6),
         hints=[
-            "What is the gap between FP32 numbers near 1e8? (`support.formats.ulp(1e8, 'float32')` or `np.spacing`.)",
+            "What is the gap between FP32 numbers near 1e8? (`support.numbers.formats.ulp(1e8, 'float32')` or `np.spacing`.)",
             "1e8 + b is exact only if it is a float32. Watch the tie at b = ulp/2.",
         ],
         solution_text=(
@@ -354,7 +354,7 @@ QUESTIONS = [
             f"mean 2.6 (unbiased), variance ${_P11:.1f} \\cdot {1 - _P11:.1f} \\cdot {_HI11 - _LO11:g}^2 = "
             f"(x - \\mathrm{{RD}})(\\mathrm{{RU}} - x) = {_VAR11:.2f}$. Round to nearest has variance 0 but is "
             f"always {abs(round_to(_X11, 'float4_e2m1fn') - _X11):.1f} off.\n\n"
-            "```python\nimport numpy as np\nfrom support.formats import round_to\n"
+            "```python\nimport numpy as np\nfrom support.numbers.formats import round_to\n"
             "rng = np.random.default_rng(0)\n"
             "draws = round_to(np.full(100_000, 2.6), 'float4_e2m1fn', mode='stochastic', rng=rng)\n"
             "print(draws.mean(), draws.var(), (2.6 - 2) * (3 - 2.6))\n```"

@@ -1,6 +1,6 @@
 """Exercises for chapter 04, "Summation, dot products and accumulation".
 
-Reference answers are computed with :mod:`support.summation`, :mod:`support.formats`
+Reference answers are computed with :mod:`support.numbers.summation`, :mod:`support.numbers.formats`
 and exact rationals, so that a question cannot disagree with the chapter.
 """
 
@@ -11,9 +11,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from support import summation as sm
+from support.numbers import summation as sm
 from support.exercises import Array, Bits, Choice, Explain, Function, Number, Question
-from support.formats import fields, get_format, round_to
+from support.numbers.formats import fields, get_format, round_to
 
 # ---------------------------------------------------------------------------
 # Values shared by the questions (computed, not typed)
@@ -170,7 +170,7 @@ QUESTIONS = [
         solution_text=(
             "Counting stalls at $2^8 = 256$. Its sign bit is 0, its exponent field is $8 + 127 = 135 = "
             "$ `10000111`, and its mantissa is all zeros because the leading 1 is implicit.\n\n"
-            "```python\nfrom support.formats import fields\nimport ml_dtypes, numpy as np\n"
+            "```python\nfrom support.numbers.formats import fields\nimport ml_dtypes, numpy as np\n"
             "print(fields(256.0, 'bfloat16'))\n"
             "print(f\"{np.array(256.0, dtype=ml_dtypes.bfloat16).view(np.uint16):016b}\")\n```"
         ),
@@ -189,7 +189,7 @@ QUESTIONS = [
             "half the gap ($2^{-8} \\approx 0.0039$), so 1.005 is nearer to 1.0078125: the weight moves by a "
             "full ulp, more than asked. An update below $2^{-8}$ would have been lost entirely; the threshold "
             "is half an ulp, not one ulp.\n\n"
-            "```python\nfrom support.formats import round_to\nprint(round_to(1 + 0.005, 'bfloat16'))\n```"
+            "```python\nfrom support.numbers.formats import round_to\nprint(round_to(1 + 0.005, 'bfloat16'))\n```"
         ),
         reference=_Q5,
         wrong=[1.0, 1.005, 1 + 2**-8],
@@ -209,7 +209,7 @@ QUESTIONS = [
             "(significand `1.0000000`, even) and 64.5 (odd): it rounds back to 64. The sum is stuck at "
             f"{_DOT6:g}, 1/{_DOT6_FP32 / _DOT6:g} of the true {_DOT6_FP32:g}, which an FP32 accumulator gets "
             "exactly.\n\n"
-            "```python\nimport numpy as np\nfrom support import summation as sm\n"
+            "```python\nimport numpy as np\nfrom support.numbers import summation as sm\n"
             "a = np.full(4096, 0.5)\n"
             "print(sm.dot(a, a, inputs='bfloat16', accumulate='bfloat16'),\n"
             "      sm.dot(a, a, inputs='bfloat16', accumulate='float32'))\n```"
@@ -231,7 +231,7 @@ QUESTIONS = [
             f"\\le 1/101$. With $u = 2^{{-24}}$, $n - 1 \\le 2^{{24}}/101 = {2**24 / 101:,.2f}$, so $n = {_N7:,}$. "
             "Forgetting the denominator ($(n-1)u \\le 0.01$) gives a slightly larger, wrong $n$. The measured "
             "errors of the chapter stay far below this worst case.\n\n"
-            "```python\nfrom fractions import Fraction\nimport math\nfrom support import summation as sm\n"
+            "```python\nfrom fractions import Fraction\nimport math\nfrom support.numbers import summation as sm\n"
             "u = Fraction(1, 2**24)\nn = math.floor(Fraction(1, 101) / u) + 1\n"
             "print(n, sm.gamma(n - 1, float(u)), sm.gamma(n, float(u)))\n```"
         ),
@@ -282,7 +282,7 @@ QUESTIONS = [
             "    answer.append(float(np.cumsum(partial)[-1]))             # then the T partial sums\n"
             "print(answer)\n```\n\n"
             "All four are different: the same numbers, added in a different order, round differently. "
-            "`support.summation.blocked_sum(x, 'float32', block=len(x) // T)` computes the same thing."
+            "`support.numbers.summation.blocked_sum(x, 'float32', block=len(x) // T)` computes the same thing."
         ),
         reference=_BLOCKED9,
         wrong=[_NPSUM9, _EXACT9, _PAIRWISE9],
@@ -346,8 +346,8 @@ QUESTIONS = [
             "numpy's documentation says it uses partial pairwise summation along the fast (contiguous) axis. "
             "The source sums runs of up to 128 elements with 8 accumulators and halves longer runs. "
             "`np.cumsum` must output every partial sum, so it adds left to right. "
-            "`support.summation.numpy_pairwise_sum` reproduces `np.sum` bit for bit:\n\n"
-            "```python\nimport numpy as np\nfrom support import summation as sm\n"
+            "`support.numbers.summation.numpy_pairwise_sum` reproduces `np.sum` bit for bit:\n\n"
+            "```python\nimport numpy as np\nfrom support.numbers import summation as sm\n"
             "x = np.full(10**6, np.float32(1e-5))\n"
             "print(np.sum(x), np.cumsum(x)[-1], sm.numpy_pairwise_sum(x, 'float32'))\n"
             "X = np.repeat(x[:, None], 2, axis=1)\n"
@@ -388,7 +388,7 @@ QUESTIONS = [
             "bits change. Fix the order (a deterministic reduction tree), or make the order irrelevant: an exact "
             "long accumulator (or `math.fsum`) followed by one rounding, or pre-rounding the terms so that every "
             "addition is exact (Demmel and Nguyen).\n\n"
-            "```python\nimport numpy as np\nfrom support import summation as sm\n"
+            "```python\nimport numpy as np\nfrom support.numbers import summation as sm\n"
             "rng = np.random.default_rng(0)\nx = rng.standard_normal(10_000).astype(np.float32)\n"
             "orders = np.stack([rng.permutation(x) for _ in range(50)])\n"
             "print(len(set(sm.naive_sum(orders))), len(set(sm.exact_sum(orders, 'float32'))),\n"

@@ -1,6 +1,6 @@
 """Exercises for chapter 05, "FP32, TF32, BF16 and FP16".
 
-Every reference answer is computed with :mod:`support.formats`, so that a question cannot
+Every reference answer is computed with :mod:`support.numbers.formats`, so that a question cannot
 disagree with the registry the chapter uses.
 """
 
@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from support.exercises import Array, Bits, Choice, Explain, Function, Number, Question
-from support.formats import encode, fields, get_format, round_to, ulp
+from support.numbers.formats import encode, fields, get_format, round_to, ulp
 
 # ---------------------------------------------------------------------------
 # Values shared by the questions (computed, not typed)
@@ -147,7 +147,7 @@ QUESTIONS = [
             f"In $[2^{{16}}, 2^{{17}})$ BF16 values are $2^{{16}}(1 + M/2^7)$, spaced $2^9 = 512$ apart. "
             f"$70000 / 512 = {_G / 512:.4f}$, which rounds to {round(_G / 512)}, so the value is "
             f"${round(_G / 512)} · 512 = {_G_BF16:g}$. Truncation would give {_G_BF16_TRUNC:g}.\n\n"
-            "```python\nfrom support.formats import round_to\nround_to(70000.0, \"bfloat16\")\n```"
+            "```python\nfrom support.numbers.formats import round_to\nround_to(70000.0, \"bfloat16\")\n```"
         ),
         reference=_G_BF16,
         wrong=[_G, _G_BF16_TRUNC, _G_FP16_GRID, math.inf, 2.0**16],
@@ -182,7 +182,7 @@ QUESTIONS = [
             f"$(1.01 - 1) / 2^{{-7}} = 1.28$ rounds to 1, so BF16 stores $1 + 2^{{-7}} = {_NEAR_ONE_BF16}$, "
             f"an error of {abs(_NEAR_ONE_BF16 - 1.01) / 1.01:.2%}. FP16, with 10 mantissa bits, would give "
             f"{round_to(1.01, 'float16')}.\n\n"
-            "```python\nfrom support.formats import round_to\nround_to(1.01, \"bfloat16\")\n```"
+            "```python\nfrom support.numbers.formats import round_to\nround_to(1.01, \"bfloat16\")\n```"
         ),
         reference=_NEAR_ONE_BF16,
         wrong=[_X_NEAR_ONE, 1.0, 1 + 2 * _BF16.eps, round_to(1.01, "float16")],
@@ -200,7 +200,7 @@ QUESTIONS = [
             "is more than half an ulp, so it rounds up to "
             f"`{' '.join([_BITS_BF16[:1], _BITS_BF16[1:9], _BITS_BF16[9:]])}` (0x3DCD = "
             f"{round_to(0.1, 'bfloat16')}).\n\n"
-            "```python\nfrom support.formats import fields\nprint(fields(0.1, \"bfloat16\"))\n```"
+            "```python\nfrom support.numbers.formats import fields\nprint(fields(0.1, \"bfloat16\"))\n```"
         ),
         reference=_BITS_BF16,
         wrong=[
@@ -244,7 +244,7 @@ QUESTIONS = [
             f"normal range (to {_BINADES_NORMAL[0] - _BINADES_NORMAL[1]:.2f} binade) but has "
             f"{_FP32.man_bits - _BF16.man_bits} fewer subnormal binades ({_BF16.man_bits} mantissa bits "
             f"instead of {_FP32.man_bits}).\n\n"
-            "```python\nimport math\nfrom support.formats import get_format\n"
+            "```python\nimport math\nfrom support.numbers.formats import get_format\n"
             "[round(math.log2(get_format(n).max) - math.log2(get_format(n).min_subnormal), 2)\n"
             " for n in (\"float32\", \"bfloat16\", \"float16\")]\n```"
         ),

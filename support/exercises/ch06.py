@@ -1,6 +1,6 @@
 """Exercises for chapter 06, "FP8, FP6, FP4 and their variants".
 
-Reference answers are computed with :mod:`support.formats` and :mod:`support.scaling`, so
+Reference answers are computed with :mod:`support.numbers.formats` and :mod:`support.numbers.scaling`, so
 that a question cannot disagree with the chapter.
 """
 
@@ -11,8 +11,8 @@ import math
 import numpy as np
 
 from support.exercises import Array, Bits, Choice, Explain, Function, Number, Question
-from support.formats import FloatFormat, decode, fields, get_format, round_to
-from support.scaling import amax_scale, scale_for_amax
+from support.numbers.formats import FloatFormat, decode, fields, get_format, round_to
+from support.numbers.scaling import amax_scale, scale_for_amax
 
 _E4M3 = get_format("float8_e4m3fn")
 _E5M2 = get_format("float8_e5m2")
@@ -107,7 +107,7 @@ QUESTIONS = [
         solution_text=(
             "0xB5 = `1 0110 101`: $s = 1$, $E = 6$, $M = 5$. The exponent field is not zero, so the number is "
             "normal: $-2^{6-7} \\times (1 + 5/8) = -0.5 \\times 1.625 = -0.8125$.\n\n"
-            "```python\nimport numpy as np, ml_dtypes\nfrom support.formats import decode\n"
+            "```python\nimport numpy as np, ml_dtypes\nfrom support.numbers.formats import decode\n"
             "code = 0xB5\ns, E, M = code >> 7, (code >> 3) & 0xF, code & 7\n"
             "print(s, E, M, (-1)**s * 2.0**(E - 7) * (1 + M / 8))\n"
             "print(decode(code, 'float8_e4m3fn'), np.uint8(code).view(ml_dtypes.float8_e4m3fn))\n```"
@@ -126,7 +126,7 @@ QUESTIONS = [
             "$448 = 1.75 \\times 2^8$: exponent field $8 + 7 = 15$ = `1111`, mantissa $0.75 \\times 8 = 6$ = `110`. "
             "E4M3FN uses the all-ones exponent for numbers; only `S.1111.111` is NaN, so `0 1111 110` is the "
             "largest value. (An IEEE-style E4M3 would reserve the whole binade and stop at 240 = `0 1110 111`.)\n\n"
-            "```python\nfrom support.formats import fields\nprint(fields(448.0, 'float8_e4m3fn'))\n```"
+            "```python\nfrom support.numbers.formats import fields\nprint(fields(448.0, 'float8_e4m3fn'))\n```"
         ),
         reference=_BITS2,
         wrong=["0 1111 111", _IEEE_MAX_BITS, "0 1110 110"],
@@ -140,7 +140,7 @@ QUESTIONS = [
         ],
         solution_text=(
             "The largest finite code is `0 11110 11`: $2^{30-15} \\times (1 + 3/4) = 2^{15} \\times 1.75 = 57344$.\n\n"
-            "```python\nimport ml_dtypes\nfrom support.formats import get_format\n"
+            "```python\nimport ml_dtypes\nfrom support.numbers.formats import get_format\n"
             "print(get_format('float8_e5m2').max, ml_dtypes.finfo(ml_dtypes.float8_e5m2).max)\n```"
         ),
         reference=_MAX3,
@@ -169,7 +169,7 @@ QUESTIONS = [
         solution_text=(
             "0x80 is sign 1, exponent 0, mantissa 0: −0 in E4M3FN, which keeps two zeros. FNUZ formats have one "
             "zero and put their single NaN on this code.\n\n"
-            "```python\nfrom support.formats import decode\n"
+            "```python\nfrom support.numbers.formats import decode\n"
             "print(decode(0x80, 'float8_e4m3fn'), decode(0x80, 'float8_e4m3fnuz'))\n```"
         ),
         reference="a",
@@ -187,7 +187,7 @@ QUESTIONS = [
             "ties go to the even mantissa, `110`, so 464 rounds to 448 and does not overflow. Anything above 464 "
             "rounds towards 480, which does not exist: NaN in ml_dtypes, 448 in a saturating cast (such as "
             "torch 2.13's).\n\n"
-            "```python\nimport numpy as np, ml_dtypes\nfrom support.formats import round_to\n"
+            "```python\nimport numpy as np, ml_dtypes\nfrom support.numbers.formats import round_to\n"
             "print(round_to(464.0, 'float8_e4m3fn'), round_to(464.5, 'float8_e4m3fn'))\n"
             "print(np.float32([464, 464.5]).astype(ml_dtypes.float8_e4m3fn))\n```"
         ),
@@ -221,7 +221,7 @@ QUESTIONS = [
             "ml_dtypes implements the non-saturating conversion: overflow in E4M3FN (no infinity) gives NaN. A "
             "saturating cast gives 448. torch 2.13 saturates E4M3FN casts (but not E5M2 casts, which overflow to "
             "±inf); torch 2.11 did not saturate. To be sure in any version, clamp first.\n\n"
-            "```python\nimport numpy as np, ml_dtypes, torch\nfrom support.formats import round_to\n"
+            "```python\nimport numpy as np, ml_dtypes, torch\nfrom support.numbers.formats import round_to\n"
             "print(np.float32(500).astype(ml_dtypes.float8_e4m3fn))\n"
             "print(round_to(500.0, 'float8_e4m3fn', saturate=True))\n"
             "print(torch.__version__, torch.tensor(500.0).to(torch.float8_e4m3fn).float())\n"
@@ -241,7 +241,7 @@ QUESTIONS = [
         solution_text=(
             "Code `S EE M`: $E = 0$ gives $M/2$ (0, 0.5); $E \\ge 1$ gives $2^{E-1}(1 + M/2)$: 1, 1.5, 2, 3, 4, 6. "
             "Codes 8–15 repeat them with the sign bit set.\n\n"
-            "```python\nimport numpy as np, ml_dtypes\nfrom support.formats import decode\n"
+            "```python\nimport numpy as np, ml_dtypes\nfrom support.numbers.formats import decode\n"
             "codes = np.arange(16, dtype=np.uint8)\n"
             "print(decode(codes, 'float4_e2m1fn'))\n"
             "print(codes.view(ml_dtypes.float4_e2m1fn).astype(float))\n```"
@@ -258,7 +258,7 @@ QUESTIONS = [
         ],
         solution_text=(
             "$c = 127 - 3 = 124$ = `01111100`.\n\n"
-            "```python\nfrom support.formats import fields, decode\n"
+            "```python\nfrom support.numbers.formats import fields, decode\n"
             "print(fields(2.0**-3, 'float8_e8m0fnu').bits, decode(124, 'float8_e8m0fnu'))\n```"
         ),
         reference=_BITS8,
@@ -293,7 +293,7 @@ QUESTIONS = [
             f"range: E5M2 spans $\\log_2(\\max / \\min_{{\\text{{sub}}}}) \\approx {_BINADES['float8_e5m2']:.1f}$ "
             f"binades, E4M3FN $\\approx {_BINADES['float8_e4m3fn']:.1f}$, at the price of one mantissa bit. "
             "(With finer-grained scales, e.g. per block, E4M3 can be used for gradients too.)\n\n"
-            "```python\nimport math\nfrom support.formats import get_format\n"
+            "```python\nimport math\nfrom support.numbers.formats import get_format\n"
             "for name in ('float8_e4m3fn', 'float8_e5m2'):\n"
             "    f = get_format(name)\n"
             "    print(name, math.log2(f.max / f.min_subnormal))\n```"
@@ -311,12 +311,12 @@ QUESTIONS = [
         ],
         solution_text=(
             "$s = \\text{max}_{\\text{fmt}} / (2^{m} \\max_i |x_i|)$, and 1 for an all-zero tensor.\n\n"
-            "```python\nimport numpy as np\nfrom support.formats import get_format\n\n"
+            "```python\nimport numpy as np\nfrom support.numbers.formats import get_format\n\n"
             "def fp8_scale(x, fmt, margin=0):\n"
             "    amax = float(np.max(np.abs(x)))\n"
             "    if amax == 0:\n        return 1.0\n"
             "    return get_format(fmt).max / (amax * 2**margin)\n```\n\n"
-            "`support.scaling.amax_scale(x, fmt, margin=...)` does the same, with argument checks."
+            "`support.numbers.scaling.amax_scale(x, fmt, margin=...)` does the same, with argument checks."
         ),
         reference=_scale_reference,
         wrong=[_scale_signed_max, _scale_no_margin, _scale_inverted, _scale_zero_crash],
@@ -331,7 +331,7 @@ QUESTIONS = [
         solution_text=(
             f"The window's largest amax is {max(_HISTORY):g}, so $s = 448 / (2^{_MARGIN11} \\times {max(_HISTORY):g}) = "
             f"{_SCALE11:g}$. With `most_recent` it would be {_MOST_RECENT11:g}.\n\n"
-            "```python\nfrom support.scaling import scale_for_amax\n"
+            "```python\nfrom support.numbers.scaling import scale_for_amax\n"
             f"print(scale_for_amax(max({_HISTORY}), 'float8_e4m3fn', margin={_MARGIN11}))\n```"
         ),
         reference=_SCALE11,
@@ -367,7 +367,7 @@ QUESTIONS = [
             f"{_FNUZ.bias} instead of {_E4M3.bias}: the range moves down a binade (max {_FNUZ.max:g}, smallest "
             f"subnormal $2^{{{math.log2(_FNUZ.min_subnormal):.0f}}}$ instead of {_E4M3.max:g} and "
             f"$2^{{{math.log2(_E4M3.min_subnormal):.0f}}}$).\n\n"
-            "```python\nimport numpy as np\nfrom support.formats import decode, get_format\n"
+            "```python\nimport numpy as np\nfrom support.numbers.formats import decode, get_format\n"
             "codes = np.arange(256, dtype=np.uint8)\n"
             "for name in ('float8_e4m3fn', 'float8_e4m3fnuz'):\n"
             "    v = decode(codes, name)\n"

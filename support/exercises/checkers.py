@@ -83,7 +83,7 @@ class Number(Checker):
     def _tolerance(self) -> float:
         tol = max(self.atol, self.rtol * abs(self.expected))
         if self.ulps is not None:
-            from support.formats import ulp
+            from support.numbers.formats import ulp
 
             tol = max(tol, self.ulps * float(ulp(self.expected, self.fmt)))
         return tol
@@ -110,7 +110,7 @@ class Number(Checker):
             rel = diff / abs(exp)
             msg += f" ({rel:.2%} of the expected magnitude)" if rel >= 1e-3 else f" (a relative error of {rel:.1e})"
         if self.ulps is not None:
-            from support.formats import ulp
+            from support.numbers.formats import ulp
 
             msg += f", that is {diff / float(ulp(exp, self.fmt)):.3g} ulps of {self.fmt}"
         ratio = value / exp if exp != 0 else 0.0

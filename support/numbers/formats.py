@@ -22,7 +22,7 @@ and torch round it twice (through float32), which can differ in the last place.
 
 Examples
 --------
->>> from support.formats import get_format, round_to, encode, decode
+>>> from support.numbers.formats import get_format, round_to, encode, decode
 >>> fmt = get_format("float8_e4m3fn")
 >>> fmt.max, fmt.min_subnormal, fmt.eps
 (448.0, 0.001953125, 0.125)

@@ -1,7 +1,7 @@
 """Summation and dot products in a simulated floating-point format.
 
 Every algorithm here computes in one format ``fmt`` (any signed format of
-:mod:`support.formats`): each addition is rounded to ``fmt`` (round to nearest,
+:mod:`support.numbers.formats`): each addition is rounded to ``fmt`` (round to nearest,
 ties to even), exactly as hardware working in that format would round it.  The
 inputs ``x`` are first rounded to ``fmt``, as storing them in that format would.
 
@@ -21,7 +21,7 @@ independent sums as a 2-D array of shape ``(batch, n)`` (and returns an array of
 
 How the rounding is done
 ------------------------
-The definition is "compute in float64, then :func:`support.formats.round_to` after
+The definition is "compute in float64, then :func:`support.numbers.formats.round_to` after
 every operation".  That is exact: the sum of two numbers of a format with at most
 25 significant bits is rounded correctly by first rounding it to float64 (53 bits)
 and then to the format, because 53 >= 2p + 2 (double rounding is innocuous, Figueroa
@@ -58,7 +58,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from support._validate import flag, positive_int
-from support.formats import FORMATS, FloatFormat, get_format, round_to
+from support.numbers.formats import FORMATS, FloatFormat, get_format, round_to
 
 __all__ = [
     "naive_sum",

@@ -16,7 +16,7 @@ the inverse Hessian of the layer's output error on calibration inputs ``X``:
 With lazy batching (``block_size``) the updates of the columns beyond the current
 block are deferred and applied at once, which gives the same result up to rounding.
 
-The quantization grid is :func:`support.uniform.scale_zero_point` with ``axis=0``
+The quantization grid is :func:`support.quant.uniform.scale_zero_point` with ``axis=0``
 (one scale per output row) over a group of ``group_size`` input columns, computed
 when the group starts from the weights as they are *then*, after the updates from
 the columns already quantized, as the reference implementation does.  (The reference
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from support import uniform
+from support.quant import uniform
 from support._validate import flag, integer_in_range, positive_int, positive_number, real_array
 
 __all__ = ["gptq_quantize", "GPTQResult", "hessian"]
@@ -93,7 +93,7 @@ def _block_bounds(n: int, block_size: int, group_size: int) -> list[tuple[int, i
 
 
 def _code_dtype(symmetric: bool) -> np.dtype:
-    """Codes of at most 8 bits: int8 when symmetric, uint8 otherwise (as support.uniform)."""
+    """Codes of at most 8 bits: int8 when symmetric, uint8 otherwise (as support.quant.uniform)."""
     return np.dtype(np.int8 if symmetric else np.uint8)
 
 
@@ -182,7 +182,7 @@ def gptq_quantize(
         Input columns per scale; must divide ``in``.  ``None``: one scale per row.
     symmetric : bool
         Symmetric grid (zero-point 0, codes ``[-(2**(b-1)-1), 2**(b-1)-1]``) or
-        asymmetric (codes ``[0, 2**b - 1]``), as in :mod:`support.uniform`.
+        asymmetric (codes ``[0, 2**b - 1]``), as in :mod:`support.quant.uniform`.
     damp : float
         Dampening: ``damp * mean(diag(H))`` is added to the diagonal of ``H``.
     block_size : int

@@ -12,7 +12,7 @@ levels for everything else.  Three classic remedies, each in a few lines:
   before weight quantization, choosing the strength by the output error,
   :func:`awq_search`.
 
-Convention in this module, as in :mod:`support.gptq`, :mod:`support.rotations` and
+Convention in this module, as in :mod:`support.quant.gptq`, :mod:`support.quant.rotations` and
 PyTorch's ``nn.Linear``: a linear layer is ``y = x @ w.T`` with activations ``x`` of
 shape ``(tokens, in)`` and weights ``w`` of shape ``(out, in)``.  A per-input-channel
 quantity (a smoothing factor, an outlier feature) indexes the columns of ``x`` *and*
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from support import uniform
+from support.quant import uniform
 from support._validate import flag, positive_int, positive_number, real_array
 
 __all__ = [
@@ -178,7 +178,7 @@ def _int8_product(x: np.ndarray, w: np.ndarray, per_vector: bool) -> np.ndarray:
 def int8_matmul(x: np.ndarray, w: np.ndarray, *, granularity: str = "vector") -> np.ndarray:
     """``x @ w.T`` computed with symmetric absmax int8 operands and exact integer accumulation.
 
-    The codes are ``round(127 x / absmax)`` (:func:`support.uniform.quantize` with 8
+    The codes are ``round(127 x / absmax)`` (:func:`support.quant.uniform.quantize` with 8
     bits, float32 scales ``absmax / 127``); an all-zero row gets codes 0.
 
     Parameters
@@ -323,7 +323,7 @@ def awq_search(
         Calibration activations.
     w : array_like, shape (out, in)
     bits : int
-        Weight bits (1 to 16, see :func:`support.uniform.quantize`).
+        Weight bits (1 to 16, see :func:`support.quant.uniform.quantize`).
     group_size : int, optional
         Consecutive input columns per scale in each output row (groups along the last
         axis, as in the reference implementation); it must divide ``in``.  ``None``:

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from support._validate import flag
-from support.formats import FloatFormat, get_format, round_to
+from support.numbers.formats import FloatFormat, get_format, round_to
 
 __all__ = ["scale_for_amax", "amax_scale", "scaled_round", "DelayedScaler", "AMAX_ALGOS"]
 
@@ -177,7 +177,7 @@ def scaled_round(
         2.13's ``float8_e4m3fn`` cast; torch 2.11 did not saturate); ``False`` gives the
         format's overflow value (NaN for E4M3FN, inf for E5M2), as ml_dtypes does.
     mode, rng
-        Rounding mode, as for :func:`support.formats.round_to`.
+        Rounding mode, as for :func:`support.numbers.formats.round_to`.
 
     Returns
     -------

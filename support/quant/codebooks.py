@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from support import formats
+from support.numbers import formats
 from support._validate import flag, integer_in_range, positive_int, positive_number, real_array
 
 __all__ = [
@@ -455,14 +455,14 @@ def quantize_blockwise(
 def pack_4bit(codes: ArrayLike) -> np.ndarray:
     """Pack 4-bit codes two per byte, the first code in the high nibble (bitsandbytes' order).
 
-    Uses :func:`support.integers.pack` with ``first="high"``; the count must be even.
+    Uses :func:`support.numbers.integers.pack` with ``first="high"``; the count must be even.
 
     Examples
     --------
     >>> pack_4bit([1, 2, 15, 0])
     array([ 18, 240], dtype=uint8)
     """
-    from support.integers import pack
+    from support.numbers.integers import pack
 
     flat = np.asarray(codes).ravel()
     if flat.size % 2:
@@ -478,7 +478,7 @@ def unpack_4bit(packed: ArrayLike, count: int | None = None) -> np.ndarray:
     >>> unpack_4bit([0x12, 0xF0])
     array([ 1,  2, 15,  0], dtype=uint8)
     """
-    from support.integers import unpack
+    from support.numbers.integers import unpack
 
     flat = np.asarray(packed).ravel()
     return unpack(flat, 4, count, first="high")

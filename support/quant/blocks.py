@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from support import formats, integers
+from support.numbers import formats, integers
 from support._validate import normalize_axis, positive_int
 
 __all__ = [
@@ -431,7 +431,7 @@ def pack_fp4(codes: np.ndarray, *, first: str = "low") -> np.ndarray:
     ``first="low"`` puts the first element in the low nibble, as torchao's
     ``pack_uint4`` (and PyTorch's ``float4_e2m1fn_x2``) do; ``first="high"`` is
     bitsandbytes' order.  An odd count is padded with a zero code.  This is
-    :func:`support.integers.pack` with ``bits=4``.
+    :func:`support.numbers.integers.pack` with ``bits=4``.
 
     Examples
     --------

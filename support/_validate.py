@@ -1,15 +1,45 @@
-"""Argument checks shared by the quantization modules (private).
+"""Argument checks shared by every module of :mod:`support` (private), and its one input policy.
 
 Every public function of :mod:`support` validates its arguments and raises a
 ``TypeError`` (wrong kind of value) or ``ValueError`` (right kind, wrong value)
-whose message says what was wrong and what is allowed.  The checks that several
-modules need live here, so that ``bits=2.5`` or a NaN in ``x`` is refused with
-the same words everywhere.
+whose message names the argument, says what was wrong and what is allowed.  The
+checks live here, so that ``bits=2.5`` or a NaN in ``x`` is refused with the same
+words everywhere.
 
-Booleans are never accepted as integers (``True`` is an ``int`` in Python, but
-``bits=True`` is a bug), and integral floats such as ``4.0`` are not integers.
-Conversely, a boolean flag must be ``True`` or ``False``: ``bool("no")`` is
-``True``, so ``symmetric="no"`` would silently mean the opposite of what it says.
+The input policy (the same in every module)
+-------------------------------------------
+Numeric arguments (``x``, ``w``, ``ref``, ``codes``, ...) accept, through
+:func:`real_array`:
+
+- Python scalars (``int``, ``float``) and (nested) lists or tuples of them;
+- numpy arrays of any integer or float dtype, including the ml_dtypes ones
+  (``bfloat16``, ``float8_*``, ``float6_*``, ``float4_e2m1fn``, ``int4``, ...).
+  These are converted exactly to float32 (to int8/uint8 for the small integer
+  types): every one of their values is a float32, and numpy itself cannot
+  compute with most of them.  Other arrays are used as they are, without a copy;
+- CPU torch tensors (``torch.Tensor`` and ``torch.nn.Parameter``, with or without
+  ``requires_grad``): viewed as numpy arrays without a copy, except ``bfloat16``
+  and ``float8`` tensors, converted exactly to float32.  torch is never imported
+  for this.  Tensors on another device are refused (call ``.cpu()`` first).
+
+They refuse, with a ``TypeError`` naming the argument: booleans (except where a
+function documents them as 0/1 masks), complex numbers (the imaginary part would
+be silently dropped), strings, ``None``, objects and ragged lists.  NaN and
+infinities are refused with a ``ValueError`` unless the function documents what
+it does with them (the rounding functions of :mod:`support.numbers.formats` give
+IEEE results for them, for example).
+
+Outputs are numpy: an array for array input, a scalar (Python or numpy) for a
+scalar input, a Python ``float`` for a reduction to one number, and records
+(dataclasses) whose fields are numpy arrays.  A torch tensor in does not give a
+tensor out.
+
+Other arguments: a flag must be ``True`` or ``False`` (:func:`flag`: ``bool("no")``
+is ``True``, so ``symmetric="no"`` would silently mean the opposite of what it
+says); integers are never booleans (``bits=True`` is a bug) and integral floats
+such as ``4.0`` are not integers; sizes are bounded (:func:`integer_in_range`), so
+that ``levels=10**30`` is refused at once instead of running for ever; a name
+(a format, a rounding mode) must be one of the allowed strings (:func:`one_of`).
 
 >>> positive_int(64, "block_size")
 64
@@ -25,7 +55,17 @@ import numbers
 
 import numpy as np
 
-__all__ = ["flag", "positive_int", "integer_in_range", "positive_number", "normalize_axis", "real_array"]
+__all__ = [
+    "flag",
+    "positive_int",
+    "integer_in_range",
+    "positive_number",
+    "real_number",
+    "one_of",
+    "normalize_axis",
+    "real_array",
+    "as_numpy",
+]
 
 
 def _is_int(value: object) -> bool:
@@ -232,15 +272,18 @@ def real_array(
     *,
     allow_empty: bool = False,
     allow_inf: bool = False,
+    allow_nan: bool = False,
     allow_bool: bool = False,
     as_float: bool = False,
     why: str = "",
 ) -> np.ndarray:
     """``x`` as a numpy array of real numbers (integers or floats), by default finite and non-empty.
 
-    The array keeps its dtype (no copy when ``x`` is already an array), unless
+    This is the module docstring's input policy: ``x`` is converted by :func:`as_numpy`
+    (lists, numpy arrays of every dtype including ml_dtypes' bfloat16 and float8,
+    CPU torch tensors).  The array keeps its dtype (no copy when ``x`` is already a
+    numpy array), except the ml_dtypes ones (exactly float32, or int8/uint8), unless
     ``as_float``: then integers and booleans become float64 and float dtypes are kept.
-    The ml_dtypes float types (bfloat16, float8_*) are not accepted.
 
     Parameters
     ----------
@@ -251,7 +294,9 @@ def real_array(
     allow_empty : bool
         Accept an array with no elements.
     allow_inf : bool
-        Accept infinities (NaN is always refused).
+        Accept infinities.
+    allow_nan : bool
+        Accept NaN.
     allow_bool : bool
         Accept booleans as the numbers 0 and 1.
     as_float : bool
@@ -280,6 +325,91 @@ def real_array(
     ...
     ValueError: w contains 1 NaN value(s); only finite values are allowed
     """
+    arr = as_numpy(x, name)
+    kinds = "iufb" if allow_bool else "iuf"
+    if arr.dtype.kind not in kinds:
+        allowed = "integers, floats or booleans" if allow_bool else "integers or floats"
+        raise TypeError(f"{name} must hold real numbers ({allowed}), got dtype {arr.dtype}")
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"{name} is empty (shape {arr.shape}); at least one value is needed")
+    if arr.dtype.kind == "f" and not (allow_nan and allow_inf):
+        if allow_nan:
+            clean = not np.isinf(arr).any()
+        else:
+            clean = not np.isnan(arr).any() if allow_inf else bool(np.isfinite(arr).all())
+        if not clean:
+            counts = [] if allow_nan else [(int(np.count_nonzero(np.isnan(arr))), "NaN")]
+            if not allow_inf:
+                counts.append((int(np.count_nonzero(np.isinf(arr))), "infinite"))
+            found = " and ".join(f"{count} {what}" for count, what in counts if count)
+            allowed = "NaN-free" if allow_inf else "finite or NaN" if allow_nan else "finite"
+            reason = f" ({why})" if why else ""
+            raise ValueError(f"{name} contains {found} value(s); only {allowed} values are allowed{reason}")
+    if as_float and arr.dtype.kind != "f":
+        arr = arr.astype(np.float64)
+    return arr
+
+
+# ml_dtypes types are recognised by their module, so that ml_dtypes is never imported here.
+def _ml_dtypes_kind(dtype: np.dtype) -> str:
+    """"f" for an ml_dtypes float dtype, "i"/"u" for its small integers, "" otherwise."""
+    if getattr(dtype.type, "__module__", "") != "ml_dtypes":  # kind "V", or "f" for float8_e5m2
+        return ""
+    import ml_dtypes  # already imported: the array has one of its dtypes
+
+    try:
+        ml_dtypes.finfo(dtype)
+        return "f"
+    except ValueError:
+        return "i" if ml_dtypes.iinfo(dtype).min < 0 else "u"
+
+
+def _is_torch_tensor(x: object) -> bool:
+    return any(cls.__module__.startswith("torch") and cls.__name__ == "Tensor" for cls in type(x).__mro__)
+
+
+def as_numpy(x: object, name: str = "x") -> np.ndarray:
+    """``x`` as a numpy array, by the input policy of the module docstring; no value checks.
+
+    Lists and scalars go through ``numpy.asarray``; numpy arrays come back as they
+    are (no copy), except the ml_dtypes ones, converted exactly to float32 (floats)
+    or int8/uint8 (integers); CPU torch tensors are shared with numpy (no copy),
+    except bfloat16/float8 ones, converted exactly to float32.
+
+    Parameters
+    ----------
+    x : array_like
+        The argument to convert.
+    name : str
+        Its name, for the error messages.
+
+    Raises
+    ------
+    TypeError
+        For a torch tensor that is not on the CPU, for ``None``, and for what numpy
+        cannot make an array of (ragged lists).
+
+    Examples
+    --------
+    >>> import ml_dtypes
+    >>> as_numpy(np.array([1.5, -3.0], dtype=ml_dtypes.bfloat16))
+    array([ 1.5, -3. ], dtype=float32)
+    >>> as_numpy([[1, 2], [3]], "w")
+    Traceback (most recent call last):
+    ...
+    TypeError: w must be an array of real numbers; could not make an array of list: ...
+    """
+    if x is None:
+        raise TypeError(f"{name} must be an array of real numbers (a list, numpy array or CPU torch tensor), got None")
+    if _is_torch_tensor(x):
+        if x.device.type != "cpu":
+            raise TypeError(f"{name} is a torch tensor on {x.device}; move it to the CPU first with {name}.cpu()")
+        if x.is_complex():
+            raise TypeError(f"{name} must hold real numbers (integers or floats), got a tensor of {x.dtype}")
+        t = x.detach()
+        if t.is_floating_point() and t.element_size() < 2 or str(t.dtype) == "torch.bfloat16":
+            t = t.float()  # numpy has no bfloat16/float8; float32 holds all their values exactly
+        return t.resolve_conj().resolve_neg().numpy()
     try:
         arr = np.asarray(x)
     except (TypeError, ValueError) as exc:  # ragged nested lists and the like
@@ -287,22 +417,95 @@ def real_array(
             f"{name} must be an array of real numbers; could not make an array of "
             f"{type(x).__name__}: {exc}"
         ) from None
-    kinds = "iufb" if allow_bool else "iuf"
-    if arr.dtype.kind not in kinds:
-        allowed = "integers, floats or booleans" if allow_bool else "integers or floats"
-        raise TypeError(f"{name} must hold real numbers ({allowed}), got dtype {arr.dtype}")
-    if arr.size == 0 and not allow_empty:
-        raise ValueError(f"{name} is empty (shape {arr.shape}); at least one value is needed")
-    if arr.dtype.kind == "f":
-        clean = not np.isnan(arr).any() if allow_inf else bool(np.isfinite(arr).all())
-        if not clean:
-            counts = [(int(np.count_nonzero(np.isnan(arr))), "NaN")]
-            if not allow_inf:
-                counts.append((int(np.count_nonzero(np.isinf(arr))), "infinite"))
-            found = " and ".join(f"{count} {what}" for count, what in counts if count)
-            allowed = "NaN-free" if allow_inf else "finite"
-            reason = f" ({why})" if why else ""
-            raise ValueError(f"{name} contains {found} value(s); only {allowed} values are allowed{reason}")
-    if as_float and arr.dtype.kind != "f":
-        arr = arr.astype(np.float64)
+    kind = _ml_dtypes_kind(arr.dtype)
+    if kind == "f":
+        return arr.astype(np.float32)
+    if kind:
+        return arr.astype(np.int8 if kind == "i" else np.uint8)
     return arr
+
+
+def real_number(
+    value: object, name: str, *, allow_nan: bool = False, allow_inf: bool = False, hint: str = ""
+) -> float:
+    """``value`` as a Python float: a real number (Python, numpy or a 1-element array/tensor).
+
+    Parameters
+    ----------
+    value : object
+        The argument to check; a 0-d or 1-element numpy array or torch tensor is accepted.
+    name : str
+        Its name, for the error message.
+    allow_nan, allow_inf : bool
+        Accept NaN or infinities.
+    hint : str
+        Optional advice added to the message in parentheses.
+
+    Raises
+    ------
+    TypeError
+        For booleans, complex numbers, strings, None and arrays of several values.
+    ValueError
+        For NaN or infinities unless allowed.
+
+    Examples
+    --------
+    >>> real_number(2, "amax"), real_number(np.float32(0.5), "amax")
+    (2.0, 0.5)
+    >>> real_number(1 + 2j, "amax")
+    Traceback (most recent call last):
+    ...
+    TypeError: amax must be a real number, got (1+2j)
+    """
+    reason = f" ({hint})" if hint else ""
+    number = value
+    if not isinstance(value, numbers.Real) and (isinstance(value, np.ndarray) or _is_torch_tensor(value)):
+        arr = as_numpy(value, name)
+        if arr.size == 1 and arr.dtype.kind in "iuf":
+            number = arr.reshape(()).item()
+    if isinstance(number, (bool, np.bool_)) or not isinstance(number, numbers.Real):
+        raise TypeError(f"{name} must be a real number{reason}, got {value!r}")
+    try:
+        result = float(number)
+    except OverflowError:  # a Python int beyond float64
+        raise ValueError(f"{name} must be a finite number{reason}, got {value!r}, beyond float64") from None
+    if (np.isnan(result) and not allow_nan) or (np.isinf(result) and not allow_inf):
+        allowed = "a finite number" if not (allow_nan or allow_inf) else "a number that is not NaN" if allow_inf else "a finite number or NaN"
+        raise ValueError(f"{name} must be {allowed}{reason}, got {value!r}")
+    return result
+
+
+def one_of(value: object, name: str, options) -> str:
+    """``value`` if it is one of the strings ``options``; a clear error otherwise.
+
+    Parameters
+    ----------
+    value : object
+        The argument to check.
+    name : str
+        Its name, for the error message.
+    options : iterable of str
+        The allowed values.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a string (a list, ``None``, a number).
+    ValueError
+        If it is a string but not one of ``options``.
+
+    Examples
+    --------
+    >>> one_of("max", "algo", ("max", "most_recent"))
+    'max'
+    >>> one_of("mean", "algo", ("max", "most_recent"))
+    Traceback (most recent call last):
+    ...
+    ValueError: algo must be one of 'max', 'most_recent', got 'mean'
+    """
+    allowed = ", ".join(repr(o) for o in options)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {allowed}, got {value!r}")
+    if value not in options:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+    return value

@@ -3,7 +3,16 @@
 import numpy as np
 import pytest
 
-from support._validate import flag, integer_in_range, normalize_axis, positive_int, positive_number, real_array
+from support._validate import (
+    flag,
+    integer_in_range,
+    normalize_axis,
+    one_of,
+    positive_int,
+    positive_number,
+    real_array,
+    real_number,
+)
 
 # --------------------------------------------------------------------------- flag
 
@@ -165,10 +174,95 @@ def test_real_array_booleans_on_request():
         real_array([1j], allow_bool=True)
 
 
-def test_real_array_ml_dtypes_floats_are_not_accepted():
+ML_FLOATS = ["bfloat16", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu",
+             "float6_e2m3fn", "float6_e3m2fn", "float4_e2m1fn"]
+
+
+@pytest.mark.parametrize("dtype", ML_FLOATS)
+def test_real_array_ml_dtypes_floats_become_float32_exactly(dtype):
     ml_dtypes = pytest.importorskip("ml_dtypes")
-    with pytest.raises(TypeError, match="got dtype bfloat16"):
-        real_array(np.ones(2, dtype=ml_dtypes.bfloat16))
+    values = np.array([0.5, 1.0, 2.0, 4.0], dtype=getattr(ml_dtypes, dtype))
+    arr = real_array(values)
+    assert arr.dtype == np.float32
+    np.testing.assert_array_equal(arr, values.astype(np.float64))
+
+
+@pytest.mark.parametrize("dtype, expected", [("int4", np.int8), ("uint4", np.uint8), ("int2", np.int8)])
+def test_real_array_ml_dtypes_integers_become_int8(dtype, expected):
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    arr = real_array(np.array([1, -1 if expected is np.int8 else 0], dtype=getattr(ml_dtypes, dtype)))
+    assert arr.dtype == expected and list(arr) == [1, -1 if expected is np.int8 else 0]
+
+
+def test_real_array_nan_in_ml_dtypes_is_refused():
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    with pytest.raises(ValueError, match="^x contains 1 NaN"):
+        real_array(np.array([1.0, np.nan], dtype=ml_dtypes.bfloat16))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16", "float8_e4m3fn", "int32"])
+def test_real_array_torch_tensors(dtype):
+    torch = pytest.importorskip("torch")
+    t = torch.tensor([1.0, -2.0, 0.5 if "int" not in dtype else 3], requires_grad=False).to(getattr(torch, dtype))
+    arr = real_array(t)
+    assert isinstance(arr, np.ndarray)
+    np.testing.assert_array_equal(arr, t.double().numpy())
+
+
+def test_real_array_torch_shares_memory_and_detaches():
+    torch = pytest.importorskip("torch")
+    p = torch.nn.Parameter(torch.ones(3))
+    arr = real_array(p)
+    assert arr.dtype == np.float32 and np.shares_memory(arr, p.detach().numpy())
+
+
+def test_real_array_torch_complex_and_bool_are_refused():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError, match="^w must hold real numbers"):
+        real_array(torch.tensor([1 + 1j]), "w")
+    with pytest.raises(TypeError, match="^w must hold real numbers"):
+        real_array(torch.tensor([True]), "w")
+
+
+def test_real_array_none_names_the_argument():
+    with pytest.raises(TypeError, match="^w must be an array of real numbers .*got None"):
+        real_array(None, "w")
+
+
+def test_real_array_allow_nan():
+    arr = real_array([1.0, np.nan], allow_nan=True)
+    assert np.isnan(arr[1])
+    with pytest.raises(ValueError, match="1 infinite value"):
+        real_array([np.inf, np.nan], allow_nan=True)
+    assert np.isinf(real_array([np.inf, np.nan], allow_nan=True, allow_inf=True)[0])
+
+
+# --------------------------------------------------------------------------- real_number, one_of
+
+
+@pytest.mark.parametrize("value, expected", [(2, 2.0), (np.float32(0.5), 0.5), (np.array(3.0), 3.0), (10**20, 1e20)])
+def test_real_number_accepts(value, expected):
+    assert real_number(value, "amax") == expected
+
+
+@pytest.mark.parametrize("value", [True, 1 + 2j, "1", None, [1.0], np.array([1.0, 2.0])])
+def test_real_number_refuses_what_is_not_a_real_number(value):
+    with pytest.raises(TypeError, match="^amax must be a real number"):
+        real_number(value, "amax")
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 10**400])
+def test_real_number_refuses_non_finite(value):
+    with pytest.raises(ValueError, match="^amax must be a finite number"):
+        real_number(value, "amax")
+
+
+def test_one_of():
+    assert one_of("max", "algo", ("max", "most_recent")) == "max"
+    with pytest.raises(ValueError, match="^algo must be one of 'max', 'most_recent', got 'mean'"):
+        one_of("mean", "algo", ("max", "most_recent"))
+    with pytest.raises(TypeError, match="^algo must be one of"):
+        one_of(["max"], "algo", ("max", "most_recent"))
 
 
 def test_real_array_ragged_lists():

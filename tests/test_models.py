@@ -107,6 +107,7 @@ def test_loads_offline_and_hub_access_fails_fast(tmp_path):
             except Exception as exc:
                 outcome = f"{type(exc).__name__}: {exc}"[:300]
             report[attempt.__name__] = {"seconds": time.perf_counter() - start, "error": outcome}
+        report["attempts_in_total"] = list(attempts)
         print(json.dumps(report))
         """,
         env=env,
@@ -118,6 +119,8 @@ def test_loads_offline_and_hub_access_fails_fast(tmp_path):
     for attempt in ("hub_download", "hub_model"):
         assert report[attempt]["error"] is not None, f"{attempt} reached a hub"
         assert report[attempt]["seconds"] < 10, report[attempt]
+    # offline mode refused them before any socket was opened (the guard never fired)
+    assert report["attempts_in_total"] == []
     # the import noise is silenced: no torchao .so warnings, no progress bar
     assert "Failed to load" not in result.stderr
     assert "Loading weights" not in result.stderr

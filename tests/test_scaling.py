@@ -69,7 +69,7 @@ def test_boolean_flags_must_be_true_or_false(bad):
 
 def test_amax_scale_uses_magnitudes():
     assert amax_scale([0.5, -4.0, 2.0], "float8_e4m3fn") == 112.0
-    with pytest.raises(ValueError, match="NaN or inf"):
+    with pytest.raises(ValueError, match="^x contains 1 NaN"):
         amax_scale([1.0, math.nan], "float8_e4m3fn")
     with pytest.raises(ValueError, match="empty"):
         amax_scale([], "float8_e4m3fn")
@@ -209,3 +209,62 @@ def test_delayed_scaler_spike_overflows_and_saturation_bounds_it():
 def test_delayed_scaler_validates(kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):
         DelayedScaler("float8_e4m3fn", **kwargs)
+
+
+# --------------------------------------------------------------------------- bad input (issue 15)
+
+
+def test_huge_margin_is_refused_not_a_zero_scale():
+    with pytest.raises(ValueError, match="^margin must be an integer from -128 to 128"):
+        scale_for_amax(2.0, "float8_e4m3fn", margin=10**30)
+    with pytest.raises(ValueError, match="^margin must be"):
+        amax_scale([2.0], "float8_e4m3fn", margin=10**30)
+    with pytest.raises(ValueError, match="^margin must be"):
+        DelayedScaler("float8_e4m3fn", margin=10**30)
+
+
+def test_scale_underflow_is_refused():
+    with pytest.raises(ValueError, match="underflows float64 to 0"):
+        scale_for_amax(1e300, "float8_e4m3fn", margin=128)
+
+
+@pytest.mark.parametrize("bad", [None, "x", [[1.0], [2.0, 3.0]]])
+def test_scaled_round_refuses_what_is_not_numbers(bad):
+    with pytest.raises(TypeError, match="^x must"):
+        scaled_round(bad, 1.0, "float8_e4m3fn")
+
+
+def test_complex_input_is_refused_not_truncated():
+    with pytest.raises(TypeError, match="^amax must be a real number"):
+        scale_for_amax(2.0 + 1j, "float8_e4m3fn")
+    with pytest.raises(TypeError, match="^amax must hold real numbers"):
+        scale_for_amax(np.array([2.0 + 1j]), "float8_e4m3fn")
+    with pytest.raises(TypeError, match="^x must hold real numbers"):
+        amax_scale([1.0 + 5j], "float8_e4m3fn")
+    with pytest.raises(TypeError, match="^x must hold real numbers"):
+        scaled_round([1.0 + 5j], 1.0, "float8_e4m3fn")
+    with pytest.raises(TypeError, match="^x must hold real numbers"):
+        DelayedScaler("float8_e4m3fn").quantize([1.0 + 5j])
+
+
+def test_boolean_amax_is_refused():
+    with pytest.raises(TypeError, match="^amax must be a real number"):
+        scale_for_amax(True, "float8_e4m3fn")
+
+
+def test_delayed_scaler_arguments():
+    with pytest.raises(ValueError, match="^history_len must be an integer from 1 to"):
+        DelayedScaler("float8_e4m3fn", history_len=10**30)
+    with pytest.raises(ValueError, match="^algo must be one of 'max', 'most_recent', got 'mean'"):
+        DelayedScaler("float8_e4m3fn", algo="mean")
+    with pytest.raises(TypeError, match="^algo must be one of"):
+        DelayedScaler("float8_e4m3fn", algo=["max"])
+
+
+def test_bfloat16_and_torch_inputs_follow_the_input_policy():
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    torch = pytest.importorskip("torch")
+    x = [0.5, -4.0, 2.0]
+    expected = amax_scale(x, "float8_e4m3fn")
+    assert amax_scale(np.array(x, dtype=ml_dtypes.bfloat16), "float8_e4m3fn") == expected
+    assert amax_scale(torch.tensor(x), "float8_e4m3fn") == expected

@@ -35,13 +35,12 @@ which changes a result only for inputs within that distance of a rounding tie.
 from __future__ import annotations
 
 import math
-import numbers
 import sys
 from typing import Any
 
 import numpy as np
 
-from support._validate import flag
+from support._validate import flag, integer_in_range, one_of, positive_number, real_array, real_number
 from support.numbers.formats import FloatFormat, get_format, round_to
 
 __all__ = ["scale_for_amax", "amax_scale", "scaled_round", "DelayedScaler", "AMAX_ALGOS"]
@@ -50,10 +49,15 @@ __all__ = ["scale_for_amax", "amax_scale", "scaled_round", "DelayedScaler", "AMA
 AMAX_ALGOS = ("max", "most_recent")
 
 
+#: ``margin`` is bounded so that ``fmt.max / 2**margin`` stays a normal float64 for every format.
+MAX_MARGIN = 128
+
+#: Longest amax history :class:`DelayedScaler` accepts (Transformer Engine's default is 1024).
+MAX_HISTORY_LEN = 1 << 20
+
+
 def _check_margin(margin: Any) -> int:
-    if isinstance(margin, bool) or not isinstance(margin, numbers.Integral):
-        raise TypeError(f"margin must be an int (bits of headroom, may be negative), got {margin!r}")
-    return int(margin)
+    return integer_in_range(margin, "margin", -MAX_MARGIN, MAX_MARGIN, why="bits of headroom, may be negative")
 
 
 def _finite_format(fmt: str | FloatFormat) -> FloatFormat:
@@ -106,11 +110,11 @@ def scale_for_amax(
     fmt = _finite_format(fmt)
     margin = _check_margin(margin)
     power_of_two = flag(power_of_two, "power_of_two")
-    is_scalar = np.ndim(amax) == 0 and not isinstance(amax, np.ndarray)
-    try:
-        a = np.asarray(amax, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"scale_for_amax: amax must be a number or an array of numbers, got {amax!r}") from exc
+    is_scalar = np.ndim(amax) == 0 and not isinstance(amax, np.ndarray) and not hasattr(amax, "numpy")
+    if is_scalar:
+        a = np.asarray(real_number(amax, "amax", allow_nan=True, allow_inf=True), dtype=np.float64)
+    else:
+        a = real_array(amax, "amax", allow_empty=True, allow_nan=True, allow_inf=True).astype(np.float64)
     if not np.isfinite(a).all() or (a < 0).any():
         raise ValueError(
             "scale_for_amax: amax must be finite and >= 0 (it is a largest magnitude); "
@@ -123,6 +127,11 @@ def scale_for_amax(
         raise ValueError(
             f"scale_for_amax: amax {a[~np.isfinite(scale)].ravel()[0]!r} is too small: "
             f"{fmt.max} / amax overflows float64"
+        )
+    if (scale == 0).any():
+        raise ValueError(
+            f"scale_for_amax: amax {a[scale == 0].ravel()[0]!r} with margin {margin} is too large: "
+            f"the scale {fmt.max} / (2**{margin} * amax) underflows float64 to 0"
         )
     if power_of_two:
         _, exponent = np.frexp(scale)  # scale = m * 2**e, 0.5 <= m < 1
@@ -145,11 +154,7 @@ def amax_scale(x: Any, fmt: str | FloatFormat, *, margin: int = 0, power_of_two:
     >>> amax_scale([0.5, -2.0, 1.0], "float8_e5m2")   # 57344 / 2
     28672.0
     """
-    arr = np.asarray(x, dtype=np.float64)
-    if arr.size == 0:
-        raise ValueError("amax_scale: x is empty; a scale needs at least one value")
-    if not np.isfinite(arr).all():
-        raise ValueError("amax_scale: x contains NaN or inf; its amax, and so its scale, would be meaningless")
+    arr = real_array(x, "x", why="its amax, and so its scale, would be meaningless")
     return scale_for_amax(float(np.max(np.abs(arr))), fmt, margin=margin, power_of_two=power_of_two)
 
 
@@ -167,7 +172,7 @@ def scaled_round(
     Parameters
     ----------
     x : array_like
-        The tensor.
+        The tensor (NaN and inf are rounded as :func:`~support.numbers.formats.round_to` rounds them).
     scale : float
         A positive, finite scale (see :func:`scale_for_amax`).
     fmt : str or FloatFormat
@@ -192,10 +197,9 @@ def scaled_round(
     [nan]
     """
     fmt = _finite_format(fmt)
-    if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not (math.isfinite(scale) and scale > 0):
-        raise ValueError(f"scaled_round: scale must be a positive finite number, got {scale!r}")
+    scale = positive_number(scale, "scale", hint="see scale_for_amax")
     saturate = flag(saturate, "saturate")
-    arr = np.asarray(x, dtype=np.float64)
+    arr = real_array(x, "x", allow_empty=True, allow_nan=True, allow_inf=True).astype(np.float64)
     scaled = arr * float(scale)
     return np.asarray(round_to(scaled, fmt, saturate=saturate, mode=mode, rng=rng), dtype=np.float64) / float(scale)
 
@@ -271,14 +275,9 @@ class DelayedScaler:
         initial_scale: float = 1.0,
     ) -> None:
         self.fmt = _finite_format(fmt)
-        if isinstance(history_len, bool) or not isinstance(history_len, numbers.Integral) or history_len < 1:
-            raise ValueError(f"DelayedScaler: history_len must be a positive int, got {history_len!r}")
-        if algo not in AMAX_ALGOS:
-            raise ValueError(f"DelayedScaler: algo={algo!r} is not allowed; use one of {AMAX_ALGOS}")
-        if isinstance(initial_scale, bool) or not isinstance(initial_scale, numbers.Real) or not (
-            math.isfinite(initial_scale) and initial_scale > 0
-        ):
-            raise ValueError(f"DelayedScaler: initial_scale must be a positive finite number, got {initial_scale!r}")
+        history_len = integer_in_range(history_len, "history_len", 1, MAX_HISTORY_LEN)
+        algo = one_of(algo, "algo", AMAX_ALGOS)
+        initial_scale = positive_number(initial_scale, "initial_scale")
         self.history_len = int(history_len)
         self.algo = algo
         self.margin = _check_margin(margin)
@@ -299,9 +298,7 @@ class DelayedScaler:
 
         Returns ``scaled_round(x, scale, fmt)`` (float64, the shape of ``x``).
         """
-        arr = np.asarray(x, dtype=np.float64)
-        if arr.size == 0:
-            raise ValueError("DelayedScaler.quantize: x is empty")
+        arr = real_array(x, "x", allow_nan=True, allow_inf=True).astype(np.float64)
         out = scaled_round(arr, self.scale, self.fmt, saturate=self.saturate, mode=mode, rng=rng)
         amax = float(np.fmax.reduce(np.abs(arr), axis=None, initial=0.0))  # skips NaN, like fmaxf
         if amax == 0:

@@ -1,0 +1,365 @@
+"""Fuzz: every public callable of ``support`` called with bad arguments, found automatically.
+
+How it works, so that a module added later is covered without anyone adding it here:
+
+1. Discovery: every module of :mod:`support` (walked with :mod:`pkgutil`; private modules and
+   :mod:`support.exercises`, which has its own checks, excluded), and in each its public
+   callables (``__all__``, or the public names defined in the module).
+2. A valid call of each: the docstring examples of the module are run (as doctests) and every
+   call an example makes to a public callable is recorded with its arguments.  The house rules
+   require an example in every docstring, so every public callable has one
+   (``test_every_public_callable_has_an_example`` checks it).
+3. Bad calls: each argument of a recorded call in turn is replaced by each bad value of its kind
+   (:func:`bad_values`): NaN, inf, empty, mismatched shapes, complex, strings, None, booleans,
+   huge and negative sizes, unknown names, and the input policy's torch tensors and
+   bfloat16/float8 arrays.
+4. Verdict, under a watchdog of ``TIME_LIMIT_S`` seconds per call: a ``ValueError`` or
+   ``TypeError`` whose message names the argument is *clear*; any other exception, or a message
+   that does not name the argument, is *unclear*; a call still running is a *hang*; a bad value
+   that must be refused but returns a result is *garbage*, unless :data:`DOCUMENTED` lists it.
+   Some values may be accepted (``MAY_RETURN``): a tensor or a bfloat16 array (the input
+   policy), an empty array, a negative or huge integer, a large float.
+
+Run ``python tests/test_fuzz.py`` for the counts per verdict (put another copy of ``support``
+first on ``PYTHONPATH`` to count an older version).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import doctest
+import functools
+import importlib
+import inspect
+import pkgutil
+import re
+import signal
+import sys
+import time
+import warnings
+from collections import Counter
+
+import numpy as np
+import pytest
+
+import support
+
+# support.exercises has its own checks (tests/test_exercises.py); notebook, style and diagrams are the
+# book's machinery (glue, tables, figures), called by chapter authors, whose mistakes fail the build.
+EXCLUDED = ("support.exercises", "support.notebook", "support.style", "support.diagrams")
+TIME_LIMIT_S = 3
+SLOW_BASELINE_S = 0.5  # a callable slower than this is fuzzed only with the values refused at once
+MAX_EXAMPLES = 2  # recorded calls fuzzed per callable
+
+# (callable, argument, kind of bad value) -> why a result is the documented answer.  Keep it short.
+DOCUMENTED = {
+    ("support.numbers.formats.*", "*", "nan"): "IEEE rounding: NaN in, NaN (or the format's NaN code) out",
+    ("support.numbers.formats.*", "*", "inf"): "IEEE rounding: inf saturates or stays inf, as documented",
+    ("support.numbers.summation.*", "x", "nan"): "an IEEE sum propagates NaN, as numpy's does",
+    ("support.numbers.summation.*", "x", "inf"): "an IEEE sum propagates inf, as numpy's does",
+    ("support.numbers.summation.*", "y", "nan"): "an IEEE dot product propagates NaN",
+    ("support.numbers.summation.*", "y", "inf"): "an IEEE dot product propagates inf",
+    ("support.numbers.statistics.*", "x", "nan"): "the variance of data with NaN is NaN, as numpy's",
+    ("support.numbers.statistics.*", "x", "inf"): "the variance of data with inf is NaN/inf, as numpy's",
+    ("support.numbers.integers.to_bytes", "x", "nan"): "the bytes of NaN are a bit pattern like any other",
+    ("support.numbers.integers.to_bytes", "x", "inf"): "the bytes of inf are a bit pattern like any other",
+    ("support.numbers.integers.hexdump", "x", "nan"): "the bytes of NaN are a bit pattern like any other",
+    ("support.numbers.integers.hexdump", "x", "inf"): "the bytes of inf are a bit pattern like any other",
+}
+
+MUST_REFUSE = {"nan", "inf", "complex", "string", "none", "bool", "non_bool", "unknown_name", "float_for_int",
+               "unhashable", "wrong_type"}
+# A shape that does not match the other arguments' may also broadcast legitimately (a per-row scale).
+MAY_RETURN = {"empty", "negative", "zero", "huge", "large", "torch", "bfloat16", "float8", "other_ndim",
+              "mismatched_shape"}
+
+
+class Hang(BaseException):
+    """Raised by the watchdog; a BaseException so that ``except Exception`` cannot swallow it."""
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def public_modules() -> list:
+    modules = [support]
+    for info in pkgutil.walk_packages(support.__path__, "support."):
+        if info.name.startswith(EXCLUDED) or any(part.startswith("_") for part in info.name.split(".")):
+            continue
+        modules.append(importlib.import_module(info.name))
+    return modules
+
+
+def public_callables(module) -> dict[str, object]:
+    names = getattr(module, "__all__", None)
+    if names is None:
+        names = [n for n, v in vars(module).items() if not n.startswith("_")
+                 and getattr(v, "__module__", None) == module.__name__]
+    found = {}
+    for name in names:
+        value = getattr(module, name)
+        home = getattr(value, "__module__", "") or ""
+        if (inspect.isfunction(value) or inspect.isclass(value)) and home.startswith(module.__name__) \
+                and not home.startswith(EXCLUDED):
+            found[f"{value.__module__}.{value.__qualname__}"] = value
+    return found
+
+
+@functools.lru_cache(maxsize=None)
+def all_callables() -> dict[str, object]:
+    found = {}
+    for module in public_modules():
+        found.update(public_callables(module))
+    return dict(sorted(found.items()))
+
+
+def _entry_code(obj):
+    return (obj.__init__ if inspect.isclass(obj) else obj).__code__
+
+
+@functools.lru_cache(maxsize=None)
+def recorded_calls() -> dict[str, list[tuple[tuple, dict]]]:
+    """Every call a docstring example makes to a public callable, with its arguments."""
+    callables = all_callables()
+    by_code = {}
+    for qualname, obj in callables.items():
+        try:
+            by_code[_entry_code(obj)] = qualname
+        except AttributeError:  # a class without its own __init__
+            continue
+    calls: dict[str, list] = {q: [] for q in callables}
+
+    def profiler(frame, event, arg):
+        if event != "call" or frame.f_code not in by_code:
+            return
+        caller = frame.f_back
+        if caller is None or not caller.f_code.co_filename.startswith("<doctest"):
+            return
+        qualname = by_code[frame.f_code]
+        if len(calls[qualname]) >= MAX_EXAMPLES:
+            return
+        sig = inspect.signature(callables[qualname])
+        try:
+            arguments = {name: copy.deepcopy(frame.f_locals[name]) for name in sig.parameters}
+        except Exception:  # an argument that cannot be copied: skip this call
+            return
+        bound = inspect.BoundArguments(sig, arguments)
+        calls[qualname].append((tuple(bound.args), dict(bound.kwargs)))
+
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    runner = doctest.DocTestRunner(verbose=False, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    for module in public_modules():
+        for test in finder.find(module, module.__name__, globs=dict(vars(module))):
+            sys.setprofile(profiler)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    runner.run(test, out=lambda text: None)
+            finally:
+                sys.setprofile(None)
+    _close_figures()
+    return calls
+
+
+@functools.lru_cache(maxsize=None)
+def baseline_calls() -> dict[str, list[tuple[tuple, dict]]]:
+    """The recorded calls, plus, for a record class no example constructs, the fields of a record
+    that an example's call returned (e.g. the UniformQuantized that ``quantize`` gives)."""
+    calls = {q: list(c) for q, c in recorded_calls().items()}
+    records = {q: cls for q, cls in all_callables().items() if dataclasses.is_dataclass(cls) and not calls[q]}
+    for qualname, recorded in recorded_calls().items():
+        fn = all_callables()[qualname]
+        for args, kwargs in recorded:
+            outcome, result = run_bad_call(fn, copy.deepcopy(args), copy.deepcopy(kwargs), timeout=30)
+            for value in (result if isinstance(result, tuple) else (result,)):
+                name = f"{type(value).__module__}.{type(value).__qualname__}"
+                if name in records and len(calls[name]) < MAX_EXAMPLES:
+                    fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value) if f.init}
+                    calls[name].append(((), fields))
+    return calls
+
+
+def _close_figures() -> None:
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
+# --------------------------------------------------------------------------- bad values
+
+
+def _torch_version(arr):
+    torch = pytest.importorskip("torch")
+    return torch.from_numpy(np.array(arr, dtype=np.float32))
+
+
+def bad_values(value, default) -> list[tuple[str, object]]:
+    """(kind, bad value) pairs for an argument whose valid value is ``value``."""
+    out: list[tuple[str, object]] = []
+    common = [("complex", 1 + 2j), ("unhashable", [[1], [2, 3]])]
+    if default is not None:
+        common.append(("none", None))
+    if isinstance(value, (bool, np.bool_)):
+        return [("non_bool", "no"), ("non_bool", 1), ("non_bool", np.array([True, False]))] + common
+    if isinstance(value, str):
+        return [("unknown_name", "no_such_name"), ("unknown_name", ""), ("wrong_type", 5),
+                ("unhashable", [value])] + common
+    if isinstance(value, (int, np.integer)):
+        return [("negative", -1), ("zero", 0), ("huge", 10**30), ("float_for_int", 2.5), ("bool", True),
+                ("string", "4"), ("nan", float("nan"))] + common
+    if isinstance(value, (float, np.floating)):
+        return [("nan", float("nan")), ("inf", float("inf")), ("inf", -float("inf")), ("negative", -1.0),
+                ("large", 1e300), ("bool", True), ("string", "1.0")] + common
+    arr = None
+    if isinstance(value, (list, tuple, np.ndarray)) or type(value).__module__.startswith("torch"):
+        try:
+            arr = np.asarray(value)
+        except Exception:
+            arr = None
+    if arr is not None and arr.dtype.kind in "iuf" and arr.size > 0:
+        as_float = arr.astype(np.float64)
+        nan, inf = as_float.copy(), as_float.copy()
+        nan.flat[0], inf.flat[-1] = np.nan, np.inf
+        out += [("empty", np.zeros((0,) + arr.shape[1:], arr.dtype)), ("complex", as_float + 1j),
+                ("string", np.full(arr.shape, "a")), ("bool", arr != 0), ("other_ndim", np.ones((2, 3, 4)))]
+        if arr.dtype.kind == "f":
+            import ml_dtypes
+
+            out += [("nan", nan), ("inf", inf), ("torch", _torch_version(arr)),
+                    ("bfloat16", arr.astype(ml_dtypes.bfloat16)), ("float8", arr.astype(ml_dtypes.float8_e4m3fn))]
+        if arr.ndim >= 1 and arr.shape[-1] > 1:
+            out.append(("mismatched_shape", arr[..., :-1]))
+        return out + [("none", None)] * (default is not None) + [("unhashable", [[1.0], [2.0, 3.0]])]
+    if value is None:
+        return [("wrong_type", "no_such_name"), ("complex", 1 + 2j)]
+    return [("wrong_type", "no_such_name"), ("wrong_type", 1.5)] + common
+
+
+# --------------------------------------------------------------------------- one bad call
+
+
+def _alarm(signum, frame):
+    raise Hang()
+
+
+def run_bad_call(fn, args, kwargs, timeout=TIME_LIMIT_S):
+    """('returned', result) or ('raised', exception) or ('hang', None)."""
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return "returned", fn(*args, **kwargs)
+    except Hang:
+        return "hang", None
+    except Exception as exc:  # noqa: BLE001 - classifying is the point
+        return "raised", exc
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        _close_figures()
+
+
+def _documented(qualname: str, argument: str, kind: str) -> bool:
+    module = qualname.rsplit(".", 1)[0]
+    keys = [(qualname, argument, kind), (qualname, "*", kind), (module + ".*", argument, kind),
+            (module + ".*", "*", kind), (module.rsplit(".", 1)[0] + ".*", argument, kind)]
+    return any(key in DOCUMENTED for key in keys)
+
+
+def names_argument(message: str, argument: str) -> bool:
+    return re.search(rf"(?<![A-Za-z0-9_]){re.escape(argument)}(?![A-Za-z0-9_])", message) is not None
+
+
+def verdict(qualname, argument, kind, outcome, payload) -> str:
+    if outcome == "hang":
+        return "hang"
+    if outcome == "raised":
+        if isinstance(payload, (ValueError, TypeError)) and names_argument(str(payload), argument):
+            return "clear"
+        return "unclear"
+    if kind in MUST_REFUSE and not _documented(qualname, argument, kind):
+        return "garbage"
+    return "ok"
+
+
+def fuzz_callable(qualname: str) -> list[tuple[str, str, str, str, str]]:
+    """(verdict, argument, kind, bad value, what happened) for every bad call of ``qualname``."""
+    fn = all_callables()[qualname]
+    sig = inspect.signature(fn)
+    results = []
+    for args, kwargs in baseline_calls()[qualname]:
+        bound = sig.bind(*args, **kwargs)
+        start = time.perf_counter()
+        outcome, _ = run_bad_call(fn, copy.deepcopy(bound.args), copy.deepcopy(bound.kwargs), timeout=30)
+        slow = time.perf_counter() - start > SLOW_BASELINE_S
+        if outcome != "returned":
+            continue  # the example itself raises (a doctest of an error): nothing to mutate
+        for name, param in sig.parameters.items():
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD) or name not in bound.arguments:
+                continue
+            default = None if param.default is param.empty else param.default
+            default = "required" if param.default is param.empty else default
+            free_text = False  # a str argument that accepts any text (a title) has no unknown names
+            for kind, bad in bad_values(bound.arguments[name], default):
+                if slow and kind in MAY_RETURN or free_text and kind == "unknown_name":
+                    continue
+                arguments = dict(copy.deepcopy(bound.arguments))
+                arguments[name] = bad
+                call = inspect.BoundArguments(sig, arguments)
+                outcome, payload = run_bad_call(fn, call.args, call.kwargs)
+                if kind == "unknown_name" and outcome == "returned":
+                    free_text = True
+                    continue
+                what = f"{type(payload).__name__}: {payload}" if outcome == "raised" else outcome
+                results.append((verdict(qualname, name, kind, outcome, payload), name, kind,
+                                _short(bad), what[:200]))
+    return results
+
+
+def _short(value) -> str:
+    text = repr(value).replace("\n", " ")
+    return text if len(text) < 60 else text[:57] + "..."
+
+
+# --------------------------------------------------------------------------- tests
+
+CALLABLES = list(all_callables())
+
+
+@pytest.mark.parametrize("qualname", CALLABLES)
+def test_bad_arguments_are_refused_clearly(qualname):
+    problems = [r for r in fuzz_callable(qualname) if r[0] not in ("clear", "ok")]
+    assert not problems, f"{qualname}: {len(problems)} bad call(s) not refused clearly:\n" + "\n".join(
+        f"  {v}: {arg}={bad} ({kind}) -> {what}" for v, arg, kind, bad, what in problems)
+
+
+def test_every_public_callable_has_an_example():
+    missing = [q for q, calls in baseline_calls().items()
+               if not calls and inspect.signature(all_callables()[q]).parameters]
+    assert not missing, ("these public callables are not called in any docstring example, so the fuzz "
+                         f"cannot call them; add an example: {missing}")
+
+
+def test_documented_table_is_used():
+    """Every row of DOCUMENTED names an existing module or callable."""
+    known = set(all_callables()) | {q.rsplit(".", 1)[0] + ".*" for q in all_callables()}
+    known |= {m.rsplit(".", 1)[0] + ".*" for m in known}
+    assert {key[0] for key in DOCUMENTED} <= known
+
+
+def main() -> None:
+    counts: Counter = Counter()
+    for qualname in CALLABLES:
+        for v, arg, kind, bad, what in fuzz_callable(qualname):
+            counts[v] += 1
+            if v not in ("clear", "ok") and "-v" in sys.argv:
+                print(f"{v:8s} {qualname}({arg}={bad}) [{kind}] -> {what}")
+    missing = [q for q, calls in baseline_calls().items()
+               if not calls and inspect.signature(all_callables()[q]).parameters]
+    print(f"{len(CALLABLES)} public callables, {len(missing)} without an example: {missing}")
+    print(dict(counts), "total", sum(counts.values()))
+
+
+if __name__ == "__main__":
+    main()

@@ -25,7 +25,7 @@ __all__ = ["mse", "sqnr_db", "rel_error", "cosine_similarity"]
 def _as_float_array(x: ArrayLike, name: str) -> np.ndarray:
     """Return ``x`` as a float64 array, rejecting non-numeric input, NaN and infinities."""
     arr = real_array(
-        x, name, allow_empty=True, allow_bool=True,
+        x, name, allow_empty=True,
         why="a metric of NaN or infinite values is NaN or inf; find where they came from first, "
         "often an overflow",
     )
@@ -56,6 +56,28 @@ def _rescaled(*arrays: np.ndarray, axis: int | None = None) -> list[np.ndarray]:
     return [np.ldexp(x, -exponent) for x in arrays]
 
 
+def _scaled(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """``x`` times a power of two that brings its largest magnitude to [1/2, 1), and that
+    power's exponent ``e`` (``x == scaled * 2**e``).  Exact; an all-zero ``x`` has ``e = 0``."""
+    peak = float(np.max(np.abs(x)))
+    _, exponent = np.frexp(peak if peak > 0 else 1.0)
+    return np.ldexp(x, -int(exponent)), int(exponent)
+
+
+def _signal_and_error(ref: np.ndarray, approx: np.ndarray) -> tuple[np.ndarray, int, np.ndarray, int]:
+    """``ref`` and ``ref - approx``, each scaled separately by :func:`_scaled`, with their
+    exponents: their sums of squares can then be compared when one is 1e300 times the other
+    (a common scale would underflow the smaller one to 0)."""
+    with np.errstate(over="ignore"):
+        error = ref - approx
+    shift = 0
+    if not np.isfinite(error).all():  # ref - approx overflowed (values near 1.8e308): halve both first
+        error, shift = np.ldexp(ref, -1) - np.ldexp(approx, -1), 1
+    signal, e_signal = _scaled(ref)
+    error, e_error = _scaled(error)
+    return signal, e_signal, error, e_error + shift
+
+
 def mse(ref: ArrayLike, approx: ArrayLike) -> float:
     """Mean squared error ``mean((ref - approx)**2)``.
 
@@ -67,6 +89,7 @@ def mse(ref: ArrayLike, approx: ArrayLike) -> float:
     Returns
     -------
     float
+        ``inf`` when the mean square exceeds the float64 range (errors beyond about 1e154).
 
     Examples
     --------
@@ -74,7 +97,8 @@ def mse(ref: ArrayLike, approx: ArrayLike) -> float:
     0.125
     """
     a, b = _pair(ref, approx)
-    return float(np.mean((a - b) ** 2))
+    with np.errstate(over="ignore"):
+        return float(np.mean((a - b) ** 2))
 
 
 def sqnr_db(ref: ArrayLike, approx: ArrayLike) -> float:
@@ -99,14 +123,15 @@ def sqnr_db(ref: ArrayLike, approx: ArrayLike) -> float:
     >>> round(sqnr_db([1.0, 1.0], [1.1, 0.9]), 6)
     20.0
     """
-    a, b = _rescaled(*_pair(ref, approx))
-    signal = float(np.sum(a**2))
-    noise = float(np.sum((a - b) ** 2))
-    if noise == 0.0:
+    signal, e_signal, error, e_error = _signal_and_error(*_pair(ref, approx))
+    signal_power = float(np.sum(signal**2))
+    noise_power = float(np.sum(error**2))
+    if noise_power == 0.0:
         return float("inf")
-    if signal == 0.0:
+    if signal_power == 0.0:
         return float("-inf")
-    return float(10.0 * np.log10(signal / noise))
+    # log10(sum(ref**2) / sum(error**2)) with the two scales taken out: no overflow, no underflow
+    return float(10.0 * np.log10(signal_power / noise_power) + 20.0 * np.log10(2.0) * (e_signal - e_error))
 
 
 def rel_error(ref: ArrayLike, approx: ArrayLike) -> float:
@@ -128,11 +153,12 @@ def rel_error(ref: ArrayLike, approx: ArrayLike) -> float:
     >>> rel_error([3.0, 4.0], [3.0, 4.5])
     0.1
     """
-    a, b = _rescaled(*_pair(ref, approx))
-    norm = float(np.linalg.norm(a.ravel()))
+    signal, e_signal, error, e_error = _signal_and_error(*_pair(ref, approx))
+    norm = float(np.linalg.norm(signal.ravel()))
     if norm == 0.0:
         raise ValueError("rel_error: ref is all zeros, so the relative error is undefined; use mse")
-    return float(np.linalg.norm((a - b).ravel()) / norm)
+    with np.errstate(over="ignore"):  # a ratio beyond 1.8e308 is inf
+        return float(np.ldexp(np.linalg.norm(error.ravel()) / norm, e_error - e_signal))
 
 
 def cosine_similarity(a: ArrayLike, b: ArrayLike, axis: int | None = None) -> float | np.ndarray:

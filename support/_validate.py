@@ -64,7 +64,10 @@ __all__ = [
     "one_of",
     "normalize_axis",
     "real_array",
+    "integer_array",
+    "shape_tuple",
     "as_numpy",
+    "set_fields",
 ]
 
 
@@ -509,3 +512,53 @@ def one_of(value: object, name: str, options) -> str:
     if value not in options:
         raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
     return value
+
+
+def integer_array(x: object, name: str = "codes", *, allow_empty: bool = True) -> np.ndarray:
+    """``x`` as a numpy array of integers (the input policy of :func:`real_array`, integer dtypes only).
+
+    Integer codes are stored in integer dtypes; a float array, even with integral
+    values, is refused, so that codes and values are never confused.
+
+    Examples
+    --------
+    >>> integer_array([1, -2], "codes")
+    array([ 1, -2])
+    >>> integer_array([1.0], "codes")
+    Traceback (most recent call last):
+    ...
+    TypeError: codes must hold integers (integer codes), got dtype float64
+    """
+    arr = real_array(x, name, allow_empty=allow_empty)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integers (integer codes), got dtype {arr.dtype}")
+    return arr
+
+
+def shape_tuple(value: object, name: str = "shape") -> tuple[int, ...]:
+    """``value`` as a tuple of non-negative Python ints (an array shape).
+
+    Examples
+    --------
+    >>> shape_tuple([2, 3])
+    (2, 3)
+    >>> shape_tuple((2, -1))
+    Traceback (most recent call last):
+    ...
+    ValueError: shape must be a tuple of non-negative integers, got (2, -1)
+    """
+    if not isinstance(value, (tuple, list)) or not all(_is_int(n) for n in value):
+        raise TypeError(f"{name} must be a tuple of non-negative integers, got {value!r}")
+    if any(n < 0 for n in value):
+        raise ValueError(f"{name} must be a tuple of non-negative integers, got {tuple(value)!r}")
+    return tuple(int(n) for n in value)
+
+
+def set_fields(record: object, **values: object) -> None:
+    """Store checked (normalised) values in the fields of a (possibly frozen) dataclass.
+
+    For a record's ``__post_init__``: after checking its fields, it stores the
+    normalised values (a list made an array, ``np.True_`` made ``True``).
+    """
+    for field, value in values.items():
+        object.__setattr__(record, field, value)

@@ -530,3 +530,62 @@ def test_docstring_examples():
 
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+# --------------------------------------------------------------------------- bad input (issue 15)
+
+
+def test_accumulator_overflow_is_exact_beyond_int64():
+    # the int64 product 2**62 * 4 wrapped to 0 and the overflow went unreported
+    found = U.accumulator_overflow([2**62, 1], [4, 1], 64)
+    assert found == U.AccumulatorOverflow(k=1, row=0, col=0, partial_sum=2**64)
+    big = np.array([2**63 + 5], dtype=np.uint64)  # beyond int64 itself
+    assert U.accumulator_overflow(big, [1], 64).partial_sum == 2**63 + 5
+
+
+def test_uniform_quantized_fields_must_fit_together():
+    q = U.quantize(np.arange(8.0).reshape(2, 4), 4, axis=0)
+    fields = dict(codes=q.codes, scale=q.scale, zero_point=q.zero_point, bits=q.bits, symmetric=q.symmetric,
+                  axis=q.axis, group_size=q.group_size, shape=q.shape)
+    np.testing.assert_array_equal(U.UniformQuantized(**fields).dequantize(), q.dequantize())
+    with pytest.raises(ValueError, match=r"codes has shape \(1, 4\), but shape is \(2, 4\)"):
+        U.UniformQuantized(**{**fields, "codes": q.codes[:1]})  # stretched one row into (2, 4)
+    with pytest.raises(ValueError, match=r"scale has shape \(1, 1\)"):
+        U.UniformQuantized(**{**fields, "scale": q.scale[:1]})
+    with pytest.raises(ValueError, match=r"codes must lie in \[-8, 7\]"):
+        U.UniformQuantized(**{**fields, "codes": q.codes * 3})
+    with pytest.raises(TypeError, match="^symmetric must be True or False"):
+        U.UniformQuantized(**{**fields, "symmetric": "no"})
+    with pytest.raises(TypeError, match="^codes must hold integers"):
+        U.UniformQuantized(**{**fields, "codes": q.codes.astype(float)})
+
+
+@pytest.mark.parametrize("bad", [["float16"], None, 16])
+def test_scale_dtype_must_be_a_name(bad):
+    with pytest.raises(TypeError, match="^scale_dtype must be one of"):
+        U.quantize([1.0, 2.0], 4, scale_dtype=bad)
+
+
+def test_strings_are_not_scales_or_zero_points():
+    with pytest.raises(TypeError, match="^scale must hold real numbers"):
+        U.dequantize_with([1, 2], "1.0")
+    with pytest.raises(TypeError, match="^zero_point must hold real numbers"):
+        U.fake_quantize_with([1.0, 2.0], 1.0, "4", 4, symmetric=False)
+    with pytest.raises(TypeError, match="^x must hold real numbers"):
+        U.fake_quantize_with([1.0 + 1j], 1.0, 0, 4)
+
+
+def test_int_matmul_names_the_scale_that_does_not_broadcast():
+    a = np.ones((2, 3), dtype=np.int8)
+    with pytest.raises(ValueError, match=r"^a_scale of shape \(3,\) does not broadcast"):
+        U.int_matmul(a, a.T, a_scale=np.ones(3), b_scale=1.0, out_scale=1.0)
+
+
+def test_bfloat16_float8_and_torch_inputs_give_the_float32_result():
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    torch = pytest.importorskip("torch")
+    w = np.random.default_rng(0).normal(size=(4, 8)).astype(np.float32)
+    w8 = w.astype(ml_dtypes.float8_e4m3fn).astype(np.float32)  # values a float8 array can hold
+    for x, same in [(torch.from_numpy(w), w), (w.astype(ml_dtypes.bfloat16), w.astype(ml_dtypes.bfloat16).astype(np.float32)),
+                    (w8.astype(ml_dtypes.float8_e4m3fn), w8)]:
+        np.testing.assert_array_equal(U.fake_quantize(x, 4, axis=0), U.fake_quantize(same, 4, axis=0))

@@ -60,7 +60,17 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from support._validate import flag, integer_in_range, normalize_axis, positive_int, real_array
+from support._validate import (
+    flag,
+    integer_array,
+    integer_in_range,
+    normalize_axis,
+    one_of,
+    positive_int,
+    real_array,
+    set_fields,
+    shape_tuple,
+)
 
 __all__ = [
     "UniformQuantized",
@@ -110,9 +120,7 @@ def _check_clip(clip: object) -> str | float:
 
 
 def _check_scale_dtype(scale_dtype: object) -> str:
-    if scale_dtype not in SCALE_DTYPES:
-        raise ValueError(f"scale_dtype must be one of {sorted(SCALE_DTYPES)}, got {scale_dtype!r}")
-    return str(scale_dtype)
+    return one_of(scale_dtype, "scale_dtype", tuple(SCALE_DTYPES))
 
 
 def _output_dtype(x: np.ndarray) -> np.dtype:
@@ -401,7 +409,7 @@ def scale_zero_point(
 
 def _integer_zero_point(zero_point: ArrayLike) -> np.ndarray:
     """``zero_point`` as int64; integral floats such as ``3.0`` are accepted, ``3.5`` is not."""
-    zero_point = np.asarray(zero_point)
+    zero_point = real_array(zero_point, "zero_point", allow_empty=True)
     if not np.issubdtype(zero_point.dtype, np.integer):
         values = np.asarray(zero_point, dtype=np.float64)
         if not np.all(values % 1 == 0):
@@ -413,7 +421,7 @@ def _integer_zero_point(zero_point: ArrayLike) -> np.ndarray:
 def _check_params(x: np.ndarray, scale: ArrayLike, zero_point: ArrayLike, bits: int,
                   symmetric: bool) -> tuple[np.ndarray, np.ndarray]:
     """Validate scale/zero-point given by the caller and broadcast-check them against ``x``."""
-    scale = np.asarray(scale, dtype=np.float64)
+    scale = real_array(scale, "scale", allow_empty=True, allow_nan=True, allow_inf=True).astype(np.float64)
     if symmetric and bits == 1:  # sign quantization never divides by the scale
         if not (np.isfinite(scale).all() and (scale >= 0).all()):
             raise ValueError("scale must be finite and non-negative everywhere")
@@ -488,11 +496,9 @@ def dequantize_with(codes: ArrayLike, scale: ArrayLike, zero_point: ArrayLike = 
     >>> dequantize_with([0, 3, 15], 0.5, 3)
     array([-1.5,  0. ,  6. ])
     """
-    codes = np.asarray(codes)
-    if not np.issubdtype(codes.dtype, np.integer):
-        raise TypeError(f"codes must be integers, got dtype {codes.dtype}")
+    codes = integer_array(codes, "codes")
     zero_point = _integer_zero_point(zero_point)
-    scale = np.asarray(scale, dtype=np.float64)
+    scale = real_array(scale, "scale", allow_empty=True, allow_nan=True, allow_inf=True).astype(np.float64)
     if not (np.isfinite(scale).all() and (scale >= 0).all()):
         raise ValueError("scale must be finite and non-negative everywhere")
     try:
@@ -539,7 +545,7 @@ def fake_quantize_with(
     >>> fake_quantize_with(np.array([0.26, -3.0, 0.0]), 0.1, 2, 4, symmetric=False)
     array([ 0.3, -0.2,  0. ])
     """
-    arr = np.asarray(x)
+    arr = _check_finite_array(x)
     codes = quantize_with(arr, scale, zero_point, bits, symmetric=symmetric, restricted=restricted)
     return dequantize_with(codes, scale, zero_point).astype(_output_dtype(arr))
 
@@ -578,6 +584,42 @@ class UniformQuantized:
     restricted: bool = True
     scale_dtype: str = "float16"
     dtype: str = "float64"
+
+    def __post_init__(self) -> None:
+        """Check that the fields fit together (codes of ``shape``, one scale per group, codes in range)."""
+        bits = _check_bits(self.bits)
+        symmetric, restricted = flag(self.symmetric, "symmetric"), flag(self.restricted, "restricted")
+        shape = shape_tuple(self.shape, "shape")
+        codes = integer_array(self.codes, "codes")
+        if codes.shape != shape:
+            raise ValueError(f"codes has shape {codes.shape}, but shape is {shape}; they must be equal")
+        axis = normalize_axis(self.axis, len(shape), allow_none=True)
+        group_size = positive_int(self.group_size, "group_size", allow_none=True)
+        if group_size is not None and (axis is None or shape[axis] % group_size):
+            raise ValueError(f"group_size {group_size} must divide the length of axis {axis} of shape {shape}")
+        scale = real_array(self.scale, "scale", allow_empty=True).astype(np.float64)
+        zero_point = _integer_zero_point(self.zero_point)
+        expected = _param_shape(shape, axis, group_size)
+        for name, param in (("scale", scale), ("zero_point", zero_point)):
+            if param.shape != expected:
+                raise ValueError(
+                    f"{name} has shape {param.shape}; codes of shape {shape} with axis={axis} and "
+                    f"group_size={group_size} need {expected}"
+                )
+        if not ((scale >= 0) if symmetric and bits == 1 else (scale > 0)).all():
+            raise ValueError("scale must be positive everywhere")
+        qmin, qmax = integer_range(bits, symmetric=symmetric, restricted=False)
+        if codes.size and (int(codes.min()) < qmin or int(codes.max()) > qmax):
+            raise ValueError(f"codes must lie in [{qmin}, {qmax}] for {bits}-bit {'' if symmetric else 'a'}symmetric codes")
+        try:
+            dtype = np.dtype(self.dtype)
+        except TypeError:
+            raise TypeError(f"dtype must name a float dtype such as 'float32', got {self.dtype!r}") from None
+        if dtype.kind != "f":
+            raise TypeError(f"dtype must name a float dtype such as 'float32', got {self.dtype!r}")
+        set_fields(self, codes=codes, scale=scale, zero_point=zero_point, bits=bits, symmetric=symmetric,
+                   axis=axis, group_size=group_size, shape=shape, restricted=restricted,
+                   scale_dtype=_check_scale_dtype(self.scale_dtype), dtype=str(dtype))
 
     def dequantize(self) -> np.ndarray:
         """Real values ``(codes - zero_point) * scale`` in the original dtype."""
@@ -730,7 +772,7 @@ def quantize_multiplier(multiplier: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     >>> int(m0), int(shift), int(m0) / 2 ** int(shift)
     (1610612736, 31, 0.75)
     """
-    m = np.asarray(multiplier, dtype=np.float64)
+    m = real_array(multiplier, "multiplier", allow_empty=True, allow_inf=True).astype(np.float64)
     if not np.isfinite(m).all() or np.any(m < 2.0**-32) or np.any(m >= 2.0**30):
         raise ValueError("multiplier must be finite and in [2**-32, 2**30)")
     fraction, exponent = np.frexp(m)  # m = fraction * 2**exponent, fraction in [0.5, 1)
@@ -751,7 +793,7 @@ def _shift_round_half_even(value: np.ndarray, shift: np.ndarray) -> np.ndarray:
 
 
 def _check_int8_codes(codes: ArrayLike, name: str) -> np.ndarray:
-    arr = np.asarray(codes)
+    arr = real_array(codes, name, allow_empty=True)
     if not np.issubdtype(arr.dtype, np.integer):
         raise TypeError(f"{name} must be integer codes (int8), got dtype {arr.dtype}")
     if arr.size and (arr.min() < -128 or arr.max() > 127):
@@ -819,9 +861,18 @@ def int_matmul(
     out_zero_point = integer_in_range(out_zero_point, "out_zero_point", -128, 127)
     integer_only = flag(integer_only, "integer_only")
     acc = (a @ b).astype(np.int32)  # exact: |acc| <= K * 128 * 128 < 2**31
-    scales = [np.asarray(s, dtype=np.float64) for s in (a_scale, b_scale, out_scale)]
-    if any(not (np.isfinite(s).all() and (s > 0).all()) for s in scales):
-        raise ValueError("a_scale, b_scale and out_scale must be finite and positive")
+    names = ("a_scale", "b_scale", "out_scale")
+    scales = [real_array(s, n).astype(np.float64) for s, n in zip((a_scale, b_scale, out_scale), names)]
+    for s, name in zip(scales, names):
+        if not (s > 0).all():
+            raise ValueError(f"{name} must be positive everywhere, got {s[~(s > 0)].ravel()[0]}")
+        try:
+            np.broadcast_shapes(s.shape, acc.shape)
+        except ValueError:
+            raise ValueError(
+                f"{name} of shape {s.shape} does not broadcast to the output shape {acc.shape}; allowed: "
+                "a scalar, (M, 1) or (N,)"
+            ) from None
     multiplier = np.broadcast_to(scales[0] * scales[1] / scales[2], acc.shape)
     if integer_only:
         m0, shift = quantize_multiplier(multiplier)
@@ -867,18 +918,18 @@ def accumulator_overflow(a_codes: ArrayLike, b_codes: ArrayLike, acc_bits: int =
     AccumulatorOverflow(k=3, row=0, col=0, partial_sum=48387)
     """
     acc_bits = integer_in_range(acc_bits, "acc_bits", 2, 64)
-    a = np.asarray(a_codes)
-    b = np.asarray(b_codes)
-    for name, arr in (("a_codes", a), ("b_codes", b)):
-        if not np.issubdtype(arr.dtype, np.integer):
-            raise TypeError(f"{name} must be integer codes, got dtype {arr.dtype}")
+    a = integer_array(a_codes, "a_codes")
+    b = integer_array(b_codes, "b_codes")
     a2 = a.reshape(1, -1) if a.ndim == 1 else a
     b2 = b.reshape(-1, 1) if b.ndim == 1 else b
     if a2.ndim != 2 or b2.ndim != 2 or a2.shape[1] != b2.shape[0]:
         raise ValueError(f"need a (M, K) or (K,) and b (K, N) or (K,), got {a.shape} and {b.shape}")
     low, high = -(2 ** (acc_bits - 1)), 2 ** (acc_bits - 1) - 1
-    a2, b2 = a2.astype(np.int64), b2.astype(np.int64)
-    running = np.zeros((a2.shape[0], b2.shape[1]), dtype=np.int64)
+    # Partial sums are exact: in int64 when they cannot leave it, else in Python ints (slower).
+    bound = max((abs(int(v)) for arr in (a2, b2) if arr.size for v in (arr.min(), arr.max())), default=0)
+    exact = np.int64 if bound * bound * max(1, a2.shape[1]) < 2**63 else object
+    a2, b2 = a2.astype(exact), b2.astype(exact)
+    running = np.zeros((a2.shape[0], b2.shape[1]), dtype=exact)
     chunk = max(1, (1 << 22) // max(1, running.size))
     for start in range(0, a2.shape[1], chunk):
         products = a2[:, start:start + chunk, None] * b2[None, start:start + chunk, :]

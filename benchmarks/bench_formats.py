@@ -1,113 +1,136 @@
-"""Throughput of support.numbers.formats.round_to against ml_dtypes, torch and gfloat.
+"""Throughput of support.numbers.formats (round_to, encode, decode) against ml_dtypes.
 
-Prints one table: millions of float32 values rounded per second (best of 3 wall-clock
-runs, the libraries taking turns) for
+Prints, for each format and each input distribution, millions of values per second of
 
-- ``round_to(x, name)``                                   (support.numbers.formats, float32 out)
-- ``x.astype(dtype).astype(np.float32)``                  (ml_dtypes round trip)
-- ``torch.from_numpy(x).to(dtype).to(torch.float32)``     (torch, one thread, where it has the dtype)
-- ``gfloat.round_ndarray(fi, x)``                         (gfloat, on a smaller sample, scaled)
+- ``round_to(x, name)``   against ml_dtypes' ``x.astype(dtype).astype(x.dtype)``,
+- ``encode(x, name)``     against ``x.astype(dtype)``,
+- ``decode(codes, name)`` against ``codes.view(dtype).astype(np.float64)``,
 
-and the ratio of round_to's throughput to ml_dtypes'.  The input is a seeded standard
-normal sample of float32.  Every library runs on one thread: numpy and ml_dtypes always
-do, torch is set to.
+and the ratio (ours / ml_dtypes).  Each pair is timed interleaved (the two take turns),
+best of ``--repeats`` wall-clock runs, so that a busy machine slows both alike.  The
+input distributions (float32 unless stated; seeded):
 
-Usage: ``python benchmarks/bench_formats.py [--n 10000000] [--gfloat-n 100000]``
+- ``N(0,1)``         standard normal;
+- ``N(0,10²)``       most values saturate FP4/FP6;
+- ``N(0,1e4²)``      most values overflow every 8-bit format but E5M2/E8M0;
+- ``NaN/inf``        half the values NaN or ±inf, the rest N(0, 1);
+- ``subnormal``      uniform in the format's subnormal range (±min_normal);
+- ``zeros``          all +0;
+- ``float64``        N(0, 1) as float64 (ml_dtypes rounds it through float32).
+
+A last table gives the time of one call with a Python float (a student's loop), against
+ml_dtypes' ``float(np.float32(v).astype(dtype))``.  Every library runs on one thread.
+
+Usage: ``python benchmarks/bench_formats.py [--n 2000000] [--repeats 5] [--formats a,b]``
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-import warnings
+from typing import Callable
 
 import numpy as np
 
-from support.numbers.formats import get_format, round_to
+from support.numbers.formats import decode, encode, get_format, round_to
 
-FORMATS = ["bfloat16", "float8_e4m3fn", "float8_e5m2", "float6_e3m2fn", "float4_e2m1fn"]
-GFLOAT_INFO = {
-    "bfloat16": "format_info_bfloat16",
-    "float8_e4m3fn": "format_info_ocp_e4m3",
-    "float8_e5m2": "format_info_ocp_e5m2",
-    "float6_e3m2fn": "format_info_ocp_e3m2",
-    "float4_e2m1fn": "format_info_ocp_e2m1",
-}
+FORMATS = ["bfloat16", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e8m0fnu",
+           "float6_e2m3fn", "float6_e3m2fn", "float4_e2m1fn"]
 
 
-def best_throughputs(functions: dict, n: int, repeats: int = 3) -> dict:
-    """Millions of values per second of each function, best of ``repeats`` wall-clock runs.
+def distributions(name: str, n: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """The input arrays for format ``name``, keyed by the distribution's label."""
+    rng = np.random.default_rng(seed)
+    normal = rng.standard_normal(n).astype(np.float32)
+    special = rng.random(n) < 0.5
+    nan_inf = np.where(rng.random(n) < 0.5, np.nan, np.inf) * np.sign(normal)
+    tiny = get_format(name).min_normal
+    return {
+        "N(0,1)": normal,
+        "N(0,10²)": normal * np.float32(10),
+        "N(0,1e4²)": normal * np.float32(1e4),
+        "NaN/inf": np.where(special, nan_inf, normal).astype(np.float32),
+        "subnormal": rng.uniform(-tiny, tiny, n).astype(np.float32),
+        "zeros": np.zeros(n, np.float32),
+        "float64": rng.standard_normal(n),
+    }
 
-    The functions take turns, so that a busy machine slows them alike.
-    """
-    best = {name: float("inf") for name in functions}
+
+def best_pair(ours: Callable, theirs: Callable, repeats: int) -> tuple[float, float]:
+    """Best wall-clock seconds of each function, the two taking turns."""
+    best = [float("inf"), float("inf")]
     for _ in range(repeats):
-        for name, function in functions.items():
+        for k, function in enumerate((ours, theirs)):
             start = time.perf_counter()
             function()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return {name: n / seconds / 1e6 for name, seconds in best.items()}
+            best[k] = min(best[k], time.perf_counter() - start)
+    return best[0], best[1]
+
+
+def throughput_table(what: str, names: list[str], n: int, repeats: int) -> list[float]:
+    """Print one table (rows: formats; columns: distributions); return every ratio."""
+    labels = list(distributions("float32", 1))
+    print(f"\n{what}: M values/s, ours / ml_dtypes (ratio), best of {repeats}, {n:,} values")
+    print(f"{'format':<16}" + "".join(f"{label:>19}" for label in labels))
+    ratios = []
+    for name in names:
+        dtype = get_format(name).numpy_dtype
+        cells = []
+        for label, x in distributions(name, n).items():
+            if what == "round_to":
+                pair = (lambda: round_to(x, name), lambda: x.astype(dtype).astype(x.dtype))
+            elif what == "encode":
+                pair = (lambda: encode(x, name), lambda: x.astype(dtype))
+            else:
+                codes = np.asarray(encode(x, name))
+                pair = (lambda: decode(codes, name), lambda: codes.view(dtype).astype(np.float64))
+            ours, theirs = best_pair(*pair, repeats)
+            ratios.append(theirs / ours)
+            cells.append(f"{n / ours / 1e6:6.0f}/{n / theirs / 1e6:<6.0f}({theirs / ours:4.1f}x)")
+        print(f"{name:<16}" + "".join(f"{cell:>19}" for cell in cells), flush=True)
+    return ratios
+
+
+def scalar_table(names: list[str], calls: int = 2000) -> None:
+    """Print microseconds per call of round_to, encode and decode on one Python number."""
+    print(f"\nOne Python number per call: microseconds (best of 5 x {calls} calls)")
+    print(f"{'format':<16}{'round_to':>10}{'encode':>10}{'decode':>10}{'ml_dtypes':>11}")
+    for name in names:
+        dtype = get_format(name).numpy_dtype
+        code = encode(1.3, name)
+        functions = {
+            "round_to": lambda: round_to(1.3, name),
+            "encode": lambda: encode(1.3, name),
+            "decode": lambda: decode(code, name),
+            "ml_dtypes": lambda: float(np.float32(1.3).astype(dtype)),
+        }
+        cells = []
+        for function in functions.values():
+            best = float("inf")
+            for _ in range(5):
+                start = time.perf_counter()
+                for _ in range(calls):
+                    function()
+                best = min(best, (time.perf_counter() - start) / calls)
+            cells.append(f"{best * 1e6:10.2f}")
+        print(f"{name:<16}" + "".join(cells) + " ")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=10_000_000, help="float32 values per call")
-    parser.add_argument("--gfloat-n", type=int, default=100_000, help="values for gfloat (slow)")
+    parser.add_argument("--n", type=int, default=2_000_000, help="values per call")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs of each function")
+    parser.add_argument("--formats", default=",".join(FORMATS), help="comma-separated names")
+    parser.add_argument("--what", default="round_to,encode,decode", help="which tables")
     args = parser.parse_args()
+    import ml_dtypes  # noqa: F401  (registers the dtypes)
 
-    x = np.random.default_rng(0).standard_normal(args.n).astype(np.float32)
-    small = x[: args.gfloat_n].astype(np.float64)
-
-    try:
-        import ml_dtypes  # noqa: F401  (registers the dtypes)
-    except ImportError:
-        ml_dtypes = None
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-        tx = torch.from_numpy(x)
-    except ImportError:
-        torch = None
-    try:
-        import gfloat
-        import gfloat.formats
-    except ImportError:
-        gfloat = None
-
-    header = f"{'format':<15} {'round_to':>9} {'ml_dtypes':>10} {'torch':>8} {'gfloat*':>8} {'ratio':>7}"
-    print(f"Throughput, M values/s (best of 3), {args.n:,} float32 values N(0, 1), one thread")
-    print(header)
-    print("-" * len(header))
-    for name in FORMATS:
-        fmt = get_format(name)
-        functions = {"round_to": lambda: round_to(x, fmt)}
-        if ml_dtypes is not None and fmt.numpy_dtype is not None:
-            dtype = fmt.numpy_dtype
-            functions["ml_dtypes"] = lambda: x.astype(dtype).astype(np.float32)
-        if torch is not None and fmt.torch_dtype is not None:
-            tdtype = fmt.torch_dtype
-            functions["torch"] = lambda: tx.to(tdtype).to(torch.float32)
-        speeds = best_throughputs(functions, args.n)
-        ours = speeds["round_to"]
-        reference = speeds.get("ml_dtypes", float("nan"))
-        torch_speed = speeds.get("torch", float("nan"))
-        gfloat_speed = float("nan")
-        if gfloat is not None:
-            info = getattr(gfloat.formats, GFLOAT_INFO[name])
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                gfloat_speed = best_throughputs(
-                    {"gfloat": lambda: gfloat.round_ndarray(info, small, sat=True)}, small.size, repeats=1
-                )["gfloat"]
-
-        def show(v: float) -> str:
-            return "-" if np.isnan(v) else f"{v:.0f}" if v >= 10 else f"{v:.2f}"
-
-        print(f"{name:<15} {show(ours):>9} {show(reference):>10} {show(torch_speed):>8} "
-              f"{show(gfloat_speed):>8} {ours / reference:>6.2f}x")
-    print(f"* gfloat timed on {small.size:,} values (float64, sat=True) and scaled; "
-          "ratio = round_to / ml_dtypes; '-' = no such dtype.")
+    names = args.formats.split(",")
+    print("Each cell: ours/ml_dtypes M values/s (ratio); one thread; a shared machine adds noise.")
+    for what in args.what.split(","):
+        ratios = throughput_table(what, names, args.n, args.repeats)
+        print(f"{what}: smallest ratio {min(ratios):.2f}x, median {np.median(ratios):.2f}x")
+    scalar_table(names)
 
 
 if __name__ == "__main__":

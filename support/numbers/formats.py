@@ -50,6 +50,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import struct
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -410,6 +411,7 @@ class _Layout:
 
 _L32 = _Layout(np.float32, np.uint32, 32, 23, 127)
 _L64 = _Layout(np.float64, np.uint64, 64, 52, 1023)
+_F64 = np.dtype(np.float64)
 
 #: Bytes per block of input: a block and its scratch arrays stay in the CPU cache.
 _BLOCK_BYTES = 262144
@@ -625,13 +627,13 @@ def _round_block(b: np.ndarray, plan: _Plan, mode: str, rng: Any, out: np.ndarra
     out += sig
 
 
-def _round_values_uniform(b: np.ndarray, plan: _Plan, mode: str, out: np.ndarray, spare: np.ndarray) -> np.ndarray | None:
+def _round_values_uniform(b: np.ndarray, plan: _Plan, mode: str, out: np.ndarray, spare: np.ndarray) -> bool:
     """The fast path of ``_round_block`` for values (bfloat16 from float32, ...): round the
     signed bits ``b`` in one go into ``out``, which then holds the result's float bits.
 
-    Returns the indices of the inputs that may need fixing (NaN, and magnitudes above
-    the format's max: ±inf, overflow), found on the input by two cheap reductions, since
-    a NaN's carry can reach the sign bit here.
+    Returns whether some inputs may need fixing (NaN, and magnitudes above the format's
+    max: ±inf, overflow), found on the input by two cheap reductions, since a NaN's
+    carry can reach the sign bit here.
     """
     lay = plan.lay
     s0 = lay.uint(plan.s0)
@@ -640,9 +642,7 @@ def _round_values_uniform(b: np.ndarray, plan: _Plan, mode: str, out: np.ndarray
     out &= ~lay.uint(2**plan.s0 - 1)
     x = b.view(lay.float)
     top = lay.float(plan.fmt.max)
-    if x.max(initial=0) <= top and x.min(initial=0) >= -top:  # False for NaN
-        return None
-    return np.flatnonzero(~(np.abs(x) <= top))
+    return not (x.max(initial=0) <= top and x.min(initial=0) >= -top)  # True for NaN
 
 
 def _needs_fixing(x_bits: np.ndarray, b: np.ndarray, plan: _Plan, mode: str) -> np.ndarray | None:
@@ -837,6 +837,13 @@ def _convert(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool, rng: An
 
 
 def _convert_quietly(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool, rng: Any, to_codes: bool) -> np.ndarray:
+    if _table_shift(fmt, x.dtype, mode) is not None:
+        return _convert_by_table(x, fmt, mode, saturate, to_codes)
+    return _convert_exactly(x, fmt, mode, saturate, rng, to_codes)
+
+
+def _convert_exactly(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool, rng: Any, to_codes: bool) -> np.ndarray:
+    """The rounding kernel applied block by block (every format, mode and input)."""
     out_float = np.float32 if (x.dtype == np.float32 and _fits_float32(fmt)) else np.float64
     width = _ieee_width(fmt)
     if width is not None and width >= 8 * x.dtype.itemsize:
@@ -855,14 +862,33 @@ def _convert_quietly(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool,
     # Fast path: one rounding position for all, signed, no fnuz -0 or E8M0 conventions.
     fast = (plan.uniform and not to_codes and fmt.signed and fmt.has_zero and fmt.nan != "fnuz"
             and mode != "stochastic")
+    nan_bits = None
+    if fast and fmt.nan == "ieee" and _ieee_width(fmt) is None and fmt.emax == lay.bias \
+            and not saturate and mode in ("nearest_even", "nearest_away"):  # bfloat16, tfloat32
+        nan_code = _nan_codes(np.array([lay.inf_bits | 1], lay.uint), fmt, lay)
+        nan_bits = lay.uint(_decode_values(nan_code, fmt, lay.float).view(lay.uint)[0])
     x_bits, scratch = np.empty(size, lay.uint), _Scratch(size, lay.uint)
     for start in range(0, bits.size, size):
         b = bits[start:start + size]
         block = out[start:start + size]
         w = scratch.take(b.size)
         if fast:
-            index = _round_values_uniform(b, plan, mode, block, w.tmp)
-            if index is not None:
+            if not _round_values_uniform(b, plan, mode, block, w.tmp):
+                continue
+            if nan_bits is not None:
+                # Overflow and inf came out right (the carry reaches the all-ones
+                # exponent); NaN inputs get the quiet NaN, blended in without branches:
+                # block ^= (block ^ nan) & mask, with mask all ones where x is NaN.
+                np.isnan(b.view(lay.float), out=w.flag)
+                np.copyto(w.tmp2, w.flag)
+                np.negative(w.tmp2, out=w.tmp2)
+                np.bitwise_and(b, lay.uint(lay.abs_mask + 1), out=w.tmp)
+                w.tmp |= nan_bits
+                w.tmp ^= block
+                w.tmp &= w.tmp2
+                block ^= w.tmp
+            else:
+                index = np.flatnonzero(~(np.abs(b.view(lay.float)) <= lay.float(fmt.max)))
                 magnitudes = block[index] & lay.uint(lay.abs_mask)
                 special_codes = _special_codes(b[index], magnitudes, plan, mode, saturate)
                 block.view(lay.float)[index] = _decode_values(special_codes, fmt, lay.float)
@@ -884,6 +910,159 @@ def _convert_quietly(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool,
     if not to_codes:
         out = out.view(lay.float).astype(out_float, copy=False)
     return out.reshape(x.shape)
+
+
+# --------------------------------------------------------------------------------------
+# Formats of at most 8 bits: rounding by table look-up
+# --------------------------------------------------------------------------------------
+
+#: Largest table (entries) of :func:`_table`: 2**19 float64 values are 4 MiB.
+_TABLE_MAX_ENTRIES = 2**19
+
+
+def _table_shift(fmt: FloatFormat, dtype: np.dtype, mode: str) -> int | None:
+    """The input bit that is the round bit in the target's normal range, or None.
+
+    None when the table path does not apply: formats wider than 8 bits, stochastic
+    rounding, inputs other than float32/float64, or a table larger than
+    ``_TABLE_MAX_ENTRIES``.
+    """
+    if fmt.bits > 8 or mode == "stochastic" or dtype not in (np.float32, np.float64):
+        return None
+    lay = _L32 if dtype == np.float32 else _L64
+    shift = lay.man_bits - fmt.man_bits - 1
+    if shift < 2 or 2 ** (lay.width - shift + 1) > _TABLE_MAX_ENTRIES:
+        return None
+    return shift
+
+
+@functools.lru_cache(maxsize=32)
+def _table(fmt: FloatFormat, dtype: np.dtype, mode: str, saturate: bool, to_codes: bool) -> np.ndarray:
+    """The result of every class of inputs, for rounding by look-up (read-only).
+
+    In the target's normal range the round bit (the first bit below the last kept
+    mantissa bit) is bit ``shift`` of the input; below that range the rounding position
+    only moves up.  The bits below ``shift`` therefore matter only through whether any
+    of them is set (the sticky bit), in every mode but stochastic rounding, and the
+    result is a function of ``index = (bits >> shift) << 1 | sticky``: 2**14 classes for
+    float32 to E4M3, 2**17 for float64.  The table holds the exact result (from the
+    general kernel) of one member of each class: its top bits and a sticky bit 1.
+    """
+    lay = _L32 if dtype == np.float32 else _L64
+    shift = _table_shift(fmt, np.dtype(dtype), mode)
+    index = np.arange(2 ** (lay.width - shift + 1), dtype=np.uint64)
+    members = ((index >> np.uint64(1)) << np.uint64(shift)) | (index & np.uint64(1))
+    with np.errstate(invalid="ignore", over="ignore"):
+        table = _convert_exactly(members.astype(lay.uint).view(lay.float), fmt, mode, saturate, None, to_codes)
+    table.flags.writeable = False
+    return table
+
+
+def _convert_by_table(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool, to_codes: bool) -> np.ndarray:
+    """Round ``x`` (float32/float64) into a format of at most 8 bits by table look-up.
+
+    Per block of the input: the class index ``(bits >> shift) << 1 | sticky`` in four
+    integer operations (``t = bits & m; t += m; t |= bits; t >>= shift - 1`` with
+    ``m = 2**(shift - 1) - 1``: the addition carries into bit ``shift - 1`` exactly when
+    a bit below it is set), then one ``take``.  The cost does not depend on the values:
+    saturating, NaN-heavy or subnormal inputs run as fast as well-scaled ones.
+    """
+    lay = _L32 if x.dtype == np.float32 else _L64
+    shift = _table_shift(fmt, x.dtype, mode)
+    table = _table(fmt, x.dtype.type, mode, saturate, to_codes)
+    bits = np.ascontiguousarray(x).reshape(-1).view(lay.uint)
+    out = np.empty(bits.size, table.dtype)
+    size = max(min(_BLOCK, bits.size), 1)
+    low_mask, down = lay.uint(2 ** (shift - 1) - 1), lay.uint(shift - 1)
+    work, index = np.empty(size, lay.uint), np.empty(size, np.intp)
+    for start in range(0, bits.size, size):
+        b = bits[start:start + size]
+        t, i = work[: b.size], index[: b.size]
+        if b[0] == b.min() == b.max():  # one repeated value (zeros, padding): look it up once
+            t[:1] = b[:1]
+            t[:1] &= low_mask
+            t[:1] += low_mask
+            t[:1] |= b[:1]
+            out[start:start + b.size] = table[int(t[0] >> down)]
+            continue
+        np.bitwise_and(b, low_mask, out=t)
+        t += low_mask
+        t |= b
+        np.right_shift(t, down, out=i, casting="unsafe")  # < 2**19: exact in intp
+        np.take(table, i, out=out[start:start + b.size], mode="clip")
+    return out.reshape(x.shape)
+
+
+# --------------------------------------------------------------------------------------
+# One Python number: the same results without the array machinery
+# --------------------------------------------------------------------------------------
+
+#: Scalar types whose value is exactly a Python float.
+_EXACT_FLOAT_TYPES = (float, np.float64, np.float32, np.float16)
+
+
+def _scalar_value(x: Any) -> float | None:
+    """``x`` as a Python float when it is one plain number, else None (the array path)."""
+    kind = type(x)
+    if kind in _EXACT_FLOAT_TYPES:
+        return float(x)
+    if kind is int and -(2**53) <= x <= 2**53:
+        return float(x)
+    return None
+
+
+def _round_scalar(value: float, fmt: FloatFormat, mode: str, saturate: bool, to_codes: bool) -> float | int | None:
+    """:func:`round_to` (or :func:`encode`) of one float, or None where the array kernel decides.
+
+    Formats of at most 8 bits read the float64 look-up table.  Wider formats round a
+    finite, nonzero value whose result is finite and nonzero with Python's exact float
+    operations (the scaled magnitude ``q`` is below 2**53, so ``q - int(q)`` is exact);
+    zeros, overflow, inf, NaN, stochastic rounding and unusual formats (unsigned, no
+    zero) are left to the kernel, which knows their conventions.
+    """
+    shift = _table_shift(fmt, _F64, mode)
+    if shift is not None:
+        bits = struct.unpack("<Q", struct.pack("<d", value))[0]
+        index = (bits >> shift) << 1 | (bits & ((1 << shift) - 1) != 0)
+        return _table(fmt, np.float64, mode, saturate, to_codes).item(index)
+    magnitude = abs(value)
+    if (mode == "stochastic" or not fmt.signed or not fmt.has_zero or magnitude == 0
+            or not math.isfinite(value) or fmt.man_bits > 51):
+        return None
+    scale = max(math.frexp(magnitude)[1] - 1, fmt.emin) - fmt.man_bits  # log2 of the spacing
+    q = math.ldexp(magnitude, -scale)  # exact, below 2**(man_bits + 1)
+    n = int(q)
+    rest, negative = q - n, value < 0
+    if mode == "nearest_even":
+        n += rest > 0.5 or (rest == 0.5 and n % 2 == 1)
+    elif mode == "nearest_away":
+        n += rest >= 0.5
+    elif mode in ("up", "down"):
+        n += rest > 0 and negative == (mode == "down")
+    if n == 0 or math.ldexp(n, scale) > fmt.max:
+        return None
+    result = math.ldexp(n, scale)
+    if not to_codes:
+        return -result if negative else result
+    exponent = max(math.frexp(result)[1] - 1, fmt.emin)
+    field = exponent + fmt.bias if result >= fmt.min_normal else 0
+    mantissa = int(math.ldexp(result, fmt.man_bits - exponent)) & (2**fmt.man_bits - 1)
+    return (fmt._sign_bit if negative else 0) | field << fmt.man_bits | mantissa
+
+
+def _decode_scalar(code: int, fmt: FloatFormat) -> float | None:
+    """:func:`decode` of one code in range, or None for the kernel (NaN and inf codes)."""
+    magnitude = code & fmt._top_code
+    field, mantissa = magnitude >> fmt.man_bits, magnitude & (2**fmt.man_bits - 1)
+    if fmt.nan == "ieee" and field == 2**fmt.exp_bits - 1:
+        return None
+    if (fmt.nan == "fn" and magnitude == fmt._top_code) or (fmt.nan == "fnuz" and (
+            code == fmt._sign_bit or (fmt.has_inf and magnitude == fmt._top_code))):
+        return None
+    normal = field >= fmt._emin_field
+    significand = mantissa + 2**fmt.man_bits if normal else mantissa
+    value = math.ldexp(significand, max(field, fmt._emin_field) - fmt.bias - fmt.man_bits)
+    return -value if fmt.signed and code >> (fmt.bits - 1) else value
 
 
 # --------------------------------------------------------------------------------------
@@ -963,6 +1142,11 @@ def round_to(
     """
     fmt = get_format(fmt)
     _check_mode(mode, rng)
+    value = _scalar_value(x)
+    if value is not None:  # one number: a few microseconds instead of the array kernel
+        result = _round_scalar(value, fmt, mode, bool(saturate), to_codes=False)
+        if result is not None:
+            return result
     arr, is_scalar = _as_float_array(x)
     result = _convert(arr, fmt, mode, bool(saturate), rng, to_codes=False)
     return float(result.reshape(())) if is_scalar else result
@@ -989,6 +1173,11 @@ def encode(
     """
     fmt = get_format(fmt)
     _check_mode(mode, rng)
+    value = _scalar_value(x)
+    if value is not None:  # one number: a few microseconds instead of the array kernel
+        code = _round_scalar(value, fmt, mode, bool(saturate), to_codes=True)
+        if code is not None:
+            return code
     arr, is_scalar = _as_float_array(x)
     codes = _convert(arr, fmt, mode, bool(saturate), rng, to_codes=True)
     return int(codes.reshape(())) if is_scalar else codes
@@ -1007,6 +1196,10 @@ def decode(codes: Any, fmt: str | FloatFormat) -> Any:
     [1.0, 448.0, nan]
     """
     fmt = get_format(fmt)
+    if type(codes) is int and 0 <= codes < fmt.num_codes:  # one code: no array machinery
+        value = _decode_scalar(codes, fmt)
+        if value is not None:
+            return value
     is_scalar = np.ndim(codes) == 0 and not isinstance(codes, np.ndarray)
     arr = np.asarray(codes)
     if arr.dtype.kind not in "iu" or arr.dtype == np.bool_:
@@ -1016,9 +1209,21 @@ def decode(codes: Any, fmt: str | FloatFormat) -> Any:
             f"decode: codes of {fmt.name} are integers in [0, {fmt.num_codes - 1}] ({fmt.bits} bits); "
             f"got values from {arr.min()} to {arr.max()}"
         )
-    with np.errstate(invalid="ignore", over="ignore"):
-        values = _decode_values(arr.astype(np.uint64), fmt, np.float64)
+    if fmt.bits <= 16:  # every value in a table: one look-up per code
+        values = np.take(_decode_table(fmt), arr, mode="clip")
+    else:
+        with np.errstate(invalid="ignore", over="ignore"):
+            values = _decode_values(arr.astype(np.uint64), fmt, np.float64)
     return float(values.reshape(())) if is_scalar else values
+
+
+@functools.lru_cache(maxsize=32)
+def _decode_table(fmt: FloatFormat) -> np.ndarray:
+    """The float64 value of every code of a format of at most 16 bits (read-only)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        table = _decode_values(np.arange(fmt.num_codes, dtype=np.uint64), fmt, np.float64)
+    table.flags.writeable = False
+    return table
 
 
 def all_values(fmt: str | FloatFormat) -> np.ndarray:

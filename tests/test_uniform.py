@@ -589,3 +589,39 @@ def test_bfloat16_float8_and_torch_inputs_give_the_float32_result():
     for x, same in [(torch.from_numpy(w), w), (w.astype(ml_dtypes.bfloat16), w.astype(ml_dtypes.bfloat16).astype(np.float32)),
                     (w8.astype(ml_dtypes.float8_e4m3fn), w8)]:
         np.testing.assert_array_equal(U.fake_quantize(x, 4, axis=0), U.fake_quantize(same, 4, axis=0))
+
+
+# --------------------------------------------------------------------------- int_matmul with a bias
+
+
+def test_int_matmul_bias_equals_float_emulation_and_folds_a_zero_point():
+    """An int32 bias on the accumulator's scale is added before requantization; an
+    asymmetric activation (codes qa, zero-point za) gives the same output as the
+    symmetric product once -za * colsum(b) is folded into the bias."""
+    rng = np.random.default_rng(11)
+    a_unsigned = rng.integers(0, 256, size=(12, 64))  # uint8 activation codes
+    za = 37
+    b = rng.integers(-127, 128, size=(64, 6), dtype=np.int8)
+    a_scale, b_scale, out_scale = 0.02, rng.uniform(0.002, 0.01, size=6), 0.3
+    bias = rng.integers(-5000, 5000, size=6)
+    a = (a_unsigned - 128).astype(np.int8)  # shift to int8: zero-point za - 128
+    folded = bias - (za - 128) * b.astype(np.int64).sum(axis=0)
+    out = U.int_matmul(a, b, a_scale=a_scale, b_scale=b_scale, out_scale=out_scale, bias_codes=folded)
+    exact = (a_unsigned - za) @ b.astype(np.int64) + bias  # the integer sum, zero-point applied
+    y = exact * (a_scale * b_scale)
+    np.testing.assert_array_equal(out, np.clip(np.rint(y / out_scale), -128, 127))
+    float_path = U.int_matmul(a, b, a_scale=a_scale, b_scale=b_scale, out_scale=out_scale,
+                              bias_codes=folded, integer_only=False)
+    np.testing.assert_array_equal(out, float_path)
+
+
+def test_int_matmul_bias_checks():
+    a, b = np.ones((2, 3), np.int8), np.ones((3, 2), np.int8)
+    kw = dict(a_scale=1.0, b_scale=1.0, out_scale=1.0)
+    with pytest.raises(TypeError, match="bias_codes must be integers"):
+        U.int_matmul(a, b, bias_codes=np.ones(2), **kw)
+    with pytest.raises(ValueError, match=r"shape \(2,\)"):
+        U.int_matmul(a, b, bias_codes=np.ones(3, dtype=np.int32), **kw)
+    with pytest.raises(ValueError, match="int32 range"):
+        U.int_matmul(a, b, bias_codes=np.array([2**31 - 2, 0]), **kw)
+    np.testing.assert_array_equal(U.int_matmul(a, b, bias_codes=[1, -4], **kw), [[4, -1], [4, -1]])

@@ -810,6 +810,7 @@ def int_matmul(
     out_scale: ArrayLike,
     out_zero_point: int = 0,
     integer_only: bool = True,
+    bias_codes: ArrayLike | None = None,
 ) -> np.ndarray:
     """Integer-only matmul of symmetric int8 codes, requantized to int8.
 
@@ -819,6 +820,10 @@ def int_matmul(
     ``M = a_scale * b_scale / out_scale`` written as ``m0 * 2**-shift``
     (:func:`quantize_multiplier`): ``out = clamp(round(acc * m0 / 2**shift) + out_zero_point)``
     using only integer multiplies and shifts, rounding half to even.
+    ``bias_codes``, int32 values on the accumulator's scale ``a_scale * b_scale``
+    (as TFLite and gemmlowp store a layer's bias), are added to the accumulator
+    before requantization; an activation zero-point can be folded into them
+    (``-z_a * b_codes.sum(axis=0)``), so asymmetric activations cost nothing extra.
 
     With ``integer_only=False`` the same output is computed the float way,
     ``clamp(rint(acc * M) + out_zero_point)`` in float64; the two agree except
@@ -838,6 +843,8 @@ def int_matmul(
         Zero-point of the output, in [-128, 127].
     integer_only : bool
         Requantize with integers (default) or in float64.
+    bias_codes : array_like of int, shape (N,), optional
+        Integers in the int32 range added to each output column's accumulator.
 
     Returns
     -------
@@ -849,6 +856,8 @@ def int_matmul(
     >>> b = np.array([[1], [2], [3]], dtype=np.int8)
     >>> int_matmul(a, b, a_scale=0.1, b_scale=0.5, out_scale=0.25)
     array([[12]], dtype=int8)
+    >>> int_matmul(a, b, a_scale=0.1, b_scale=0.5, out_scale=0.25, bias_codes=[20])  # + 20 * 0.05
+    array([[16]], dtype=int8)
     """
     a = _check_int8_codes(a_codes, "a_codes")
     b = _check_int8_codes(b_codes, "b_codes")
@@ -860,7 +869,17 @@ def int_matmul(
         )
     out_zero_point = integer_in_range(out_zero_point, "out_zero_point", -128, 127)
     integer_only = flag(integer_only, "integer_only")
-    acc = (a @ b).astype(np.int32)  # exact: |acc| <= K * 128 * 128 < 2**31
+    acc = (a @ b).astype(np.int64)  # exact: |a @ b| <= K * 128 * 128 < 2**31
+    if bias_codes is not None:
+        bias = np.asarray(bias_codes)
+        if not np.issubdtype(bias.dtype, np.integer):
+            raise TypeError(f"bias_codes must be integers (int32), got dtype {bias.dtype}")
+        if bias.shape != (b.shape[1],):
+            raise ValueError(f"bias_codes must have shape ({b.shape[1]},), one per output column, got {bias.shape}")
+        acc = acc + bias.astype(np.int64)
+    if acc.size and (acc.min() < -(2**31) or acc.max() > 2**31 - 1):
+        raise ValueError("the accumulator plus bias_codes leaves the int32 range; allowed: int32 sums")
+    acc = acc.astype(np.int32)
     names = ("a_scale", "b_scale", "out_scale")
     scales = [real_array(s, n).astype(np.float64) for s, n in zip((a_scale, b_scale, out_scale), names)]
     for s, name in zip(scales, names):

@@ -529,7 +529,7 @@ def test_bad_inputs_raise_helpful_errors():
     [
         (dict(exp_bits=0, man_bits=3), "between 1 and 11"),
         (dict(exp_bits=4, man_bits=60), "between 0 and 52"),
-        (dict(exp_bits=4, man_bits=3, nan="weird"), "use one of"),
+        (dict(exp_bits=4, man_bits=3, nan="weird"), "nan must be one of"),
         (dict(exp_bits=4, man_bits=3, has_inf=False), "has_inf must be True"),
         (dict(exp_bits=4, man_bits=3, nan="none", has_inf=True), "has_inf=True is allowed only"),
         (dict(exp_bits=4, man_bits=3, nan="fnuz", signed=False), "needs signed=True"),
@@ -562,3 +562,55 @@ def test_custom_format_from_parameters():
     x = np.arange(0, 2**24, 61, dtype=np.uint32).view(np.float32)  # float32 subnormals and tiny normals
     for mode in MODES[:-1]:
         np.testing.assert_array_equal(encode(x, odd, mode=mode), encode(x.astype(np.float64), odd, mode=mode))
+
+
+# --------------------------------------------------------------------------- bad input (issue 15)
+
+
+@pytest.mark.parametrize("bad", ["no", 1, None, np.array([True, False])])
+def test_saturate_must_be_a_boolean(bad):
+    # bool("no") is True: saturate="no" gave 448.0 for 1000.0 in float8_e4m3fn
+    from support.numbers.formats import encode, fields, round_to
+
+    for fn in (round_to, encode, fields):
+        with pytest.raises(TypeError, match="^saturate must be True or False"):
+            fn(1000.0, "float8_e4m3fn", saturate=bad)
+
+
+@pytest.mark.parametrize("field", ["has_inf", "signed", "has_zero", "has_subnormals"])
+def test_float_format_flags_must_be_booleans(field):
+    with pytest.raises(TypeError, match=f"^{field} must be True or False, got 'no'"):
+        FloatFormat("f", 4, 3, **{field: "no"})
+
+
+@pytest.mark.parametrize("bad, error", [(5, TypeError), (["float32"], TypeError), ("float7", ValueError)])
+def test_format_errors_name_fmt(bad, error):
+    from support.numbers.formats import round_to
+
+    with pytest.raises(error, match="^fmt "):
+        round_to(1.0, bad)
+
+
+def test_field_info_fields_must_fit_together():
+    from support.numbers.formats import FieldInfo, fields
+
+    info = fields(1.5, "float8_e4m3fn")
+    assert FieldInfo(**vars(info)) == info
+    with pytest.raises(ValueError, match="^code 57 does not match its bits"):
+        FieldInfo(**{**vars(info), "code": 57})
+    with pytest.raises(TypeError, match="^bits must be a string of 0s and 1s"):
+        FieldInfo(**{**vars(info), "bits": "0x3c"})
+    with pytest.raises(ValueError, match="^kind must be one of"):
+        FieldInfo(**{**vars(info), "kind": "weird"})
+
+
+def test_torch_bfloat16_and_ragged_inputs():
+    torch = pytest.importorskip("torch")
+    from support.numbers.formats import decode, round_to
+
+    t = torch.tensor([1.0625, -3.3], dtype=torch.bfloat16)
+    np.testing.assert_array_equal(round_to(t, "float8_e4m3fn"), round_to(t.float().numpy(), "float8_e4m3fn"))
+    with pytest.raises(TypeError, match="^x must be an array of real numbers; could not make an array"):
+        round_to([[1.0], [2.0, 3.0]], "float8_e4m3fn")
+    with pytest.raises(TypeError, match="^codes must be an array of real numbers; could not make an array"):
+        decode([[1], [2, 3]], "float8_e4m3fn")

@@ -56,6 +56,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from support._validate import as_numpy, flag, integer_in_range, one_of
+
 __all__ = [
     "FloatFormat",
     "FieldInfo",
@@ -162,15 +164,12 @@ class FloatFormat:
             object.__setattr__(self, "bias", 2 ** (self.exp_bits - 1) - 1)
         if isinstance(self.bias, bool) or not isinstance(self.bias, numbers.Integral):
             raise TypeError(f"FloatFormat {self.name}: bias must be an int, got {self.bias!r}")
-        for flag in ("signed", "has_zero", "has_subnormals"):
-            if not isinstance(getattr(self, flag), (bool, np.bool_)):
-                raise TypeError(f"FloatFormat {self.name}: {flag} must be True or False")
-        if self.nan not in NAN_STYLES:
-            raise ValueError(
-                f"FloatFormat {self.name}: nan={self.nan!r} is not allowed; use one of {NAN_STYLES}"
-            )
+        for name in ("signed", "has_zero", "has_subnormals"):
+            object.__setattr__(self, name, flag(getattr(self, name), name))
+        one_of(self.nan, "nan", NAN_STYLES)
         if self.has_inf is None:
             object.__setattr__(self, "has_inf", self.nan == "ieee")
+        object.__setattr__(self, "has_inf", flag(self.has_inf, "has_inf"))
         self._check_conventions()
         self._check_range()
 
@@ -362,27 +361,27 @@ def format_names() -> list[str]:
     return list(FORMATS)
 
 
-def get_format(name_or_format: str | FloatFormat) -> FloatFormat:
+def get_format(fmt: str | FloatFormat) -> FloatFormat:
     """Return the registered format of this name; a :class:`FloatFormat` passes through.
+
+    Every function that takes a format calls this, so its errors name the argument ``fmt``.
 
     Examples
     --------
     >>> get_format("bfloat16").man_bits
     7
     """
-    if isinstance(name_or_format, FloatFormat):
-        return name_or_format
-    if isinstance(name_or_format, str):
+    if isinstance(fmt, FloatFormat):
+        return fmt
+    if isinstance(fmt, str):
         try:
-            return FORMATS[name_or_format]
+            return FORMATS[fmt]
         except KeyError:
             raise ValueError(
-                f"unknown format {name_or_format!r}; the registered formats are {', '.join(FORMATS)} "
+                f"fmt {fmt!r} is not a registered format; the registered formats are {', '.join(FORMATS)} "
                 "(or pass a FloatFormat)"
             ) from None
-    raise TypeError(
-        f"expected a format name (str) or a FloatFormat, got {type(name_or_format).__name__}"
-    )
+    raise TypeError(f"fmt must be a format name (str) or a FloatFormat, got {type(fmt).__name__}")
 
 
 # --------------------------------------------------------------------------------------
@@ -476,13 +475,10 @@ def _as_float_array(x: Any, what: str = "x") -> tuple[np.ndarray, bool]:
     float16 (and ml_dtypes float types) become float32, integers float64 (they must be
     exact there); anything else is a TypeError naming the allowed types.
     """
-    is_scalar = np.ndim(x) == 0 and not isinstance(x, np.ndarray)
     if isinstance(x, (bool, np.bool_)):
         raise TypeError(f"{what}: booleans are not numbers here; pass floats or integers")
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"{what}: could not make an array of {type(x).__name__}: {exc}") from None
+    arr = as_numpy(x, what)  # the input policy: CPU torch tensors too; ragged lists refused
+    is_scalar = arr.ndim == 0 and not isinstance(x, np.ndarray)
     dtype = arr.dtype
     if dtype in (np.float32, np.float64):
         return arr, is_scalar
@@ -1142,13 +1138,14 @@ def round_to(
     """
     fmt = get_format(fmt)
     _check_mode(mode, rng)
+    saturate = flag(saturate, "saturate")  # bool("no") is True
     value = _scalar_value(x)
     if value is not None:  # one number: a few microseconds instead of the array kernel
-        result = _round_scalar(value, fmt, mode, bool(saturate), to_codes=False)
+        result = _round_scalar(value, fmt, mode, saturate, to_codes=False)
         if result is not None:
             return result
     arr, is_scalar = _as_float_array(x)
-    result = _convert(arr, fmt, mode, bool(saturate), rng, to_codes=False)
+    result = _convert(arr, fmt, mode, saturate, rng, to_codes=False)
     return float(result.reshape(())) if is_scalar else result
 
 
@@ -1173,13 +1170,14 @@ def encode(
     """
     fmt = get_format(fmt)
     _check_mode(mode, rng)
+    saturate = flag(saturate, "saturate")  # bool("no") is True
     value = _scalar_value(x)
     if value is not None:  # one number: a few microseconds instead of the array kernel
-        code = _round_scalar(value, fmt, mode, bool(saturate), to_codes=True)
+        code = _round_scalar(value, fmt, mode, saturate, to_codes=True)
         if code is not None:
             return code
     arr, is_scalar = _as_float_array(x)
-    codes = _convert(arr, fmt, mode, bool(saturate), rng, to_codes=True)
+    codes = _convert(arr, fmt, mode, saturate, rng, to_codes=True)
     return int(codes.reshape(())) if is_scalar else codes
 
 
@@ -1200,8 +1198,8 @@ def decode(codes: Any, fmt: str | FloatFormat) -> Any:
         value = _decode_scalar(codes, fmt)
         if value is not None:
             return value
-    is_scalar = np.ndim(codes) == 0 and not isinstance(codes, np.ndarray)
-    arr = np.asarray(codes)
+    arr = as_numpy(codes, "codes")
+    is_scalar = arr.ndim == 0 and not isinstance(codes, np.ndarray)
     if arr.dtype.kind not in "iu" or arr.dtype == np.bool_:
         raise TypeError(f"decode: codes must be integers (any int or uint dtype), got dtype {arr.dtype}")
     if arr.size and (arr.min() < 0 or int(arr.max()) >= fmt.num_codes):
@@ -1284,6 +1282,26 @@ class FieldInfo:
     unbiased_exponent: int | None  # E - bias, emin for subnormals and zero, None for inf/NaN
     kind: str  # "normal", "subnormal", "zero", "inf" or "nan"
     format: str
+
+    def __post_init__(self) -> None:
+        """Check that the fields fit together: the bit strings spell ``code`` and its fields."""
+        if isinstance(self.value, (bool, np.bool_)) or not isinstance(self.value, numbers.Real):
+            raise TypeError(f"value must be a real number, got {self.value!r}")
+        texts = {"sign_bits": self.sign_bits, "exponent_bits": self.exponent_bits,
+                 "mantissa_bits": self.mantissa_bits, "bits": self.bits, "format": self.format}
+        for name, text in texts.items():
+            if not isinstance(text, str) or (name != "format" and set(text) - {"0", "1"}):
+                raise TypeError(f"{name} must be a string{'' if name == 'format' else ' of 0s and 1s'}, got {text!r}")
+        one_of(self.kind, "kind", ("normal", "subnormal", "zero", "inf", "nan"))
+        if self.bits != self.sign_bits + self.exponent_bits + self.mantissa_bits or not self.bits:
+            raise ValueError(f"bits {self.bits!r} must be sign_bits + exponent_bits + mantissa_bits")
+        parts = {"code": self.bits, "sign": self.sign_bits or "0", "exponent": self.exponent_bits or "0",
+                 "mantissa": self.mantissa_bits or "0"}
+        for name, text in parts.items():
+            if integer_in_range(getattr(self, name), name, 0, 2 ** len(text) - 1) != int(text, 2):
+                raise ValueError(f"{name} {getattr(self, name)} does not match its bits {text!r}")
+        if self.unbiased_exponent is not None:
+            integer_in_range(self.unbiased_exponent, "unbiased_exponent", -(2**12), 2**12)
 
     def __str__(self) -> str:
         return " | ".join(part for part in (self.sign_bits, self.exponent_bits, self.mantissa_bits) if part)

@@ -636,9 +636,10 @@ def _round_values_uniform(b: np.ndarray, plan: _Plan, mode: str, out: np.ndarray
     _increment(b, s0, b, mode, plan, None, spare, spare)
     np.add(b, spare, out=out)
     out &= ~lay.uint(2**plan.s0 - 1)
-    x = b.view(lay.float)
-    top = lay.float(plan.fmt.max)
-    return not (x.max(initial=0) <= top and x.min(initial=0) >= -top)  # True for NaN
+    # Positive inputs above max are the largest signed integers, negative ones the
+    # largest unsigned integers: two integer reductions (faster than float ones).
+    signed = b.view(np.int32 if lay.width == 32 else np.int64)
+    return bool(signed.max(initial=0) > plan.x_max or b.max(initial=0) > lay.uint(plan.x_max | (lay.abs_mask + 1)))
 
 
 def _needs_fixing(x_bits: np.ndarray, b: np.ndarray, plan: _Plan, mode: str) -> np.ndarray | None:
@@ -835,7 +836,57 @@ def _convert(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool, rng: An
 def _convert_quietly(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool, rng: Any, to_codes: bool) -> np.ndarray:
     if _table_shift(fmt, x.dtype, mode) is not None:
         return _convert_by_table(x, fmt, mode, saturate, to_codes)
+    if x.dtype == np.float64 and _through_float32(fmt, mode):
+        return _convert_through_float32(x, fmt, mode, saturate, to_codes)
     return _convert_exactly(x, fmt, mode, saturate, rng, to_codes)
+
+
+def _through_float32(fmt: FloatFormat, mode: str) -> bool:
+    """Whether float64 inputs may be rounded to float32 by round-to-odd first.
+
+    Rounding to odd onto a grid with at least two more bits, then to nearest onto the
+    target, is one correct rounding (Boldo and Melquiond 2008): float32 has 24 bits, so
+    targets of up to 21 mantissa bits whose values are float32 numbers (bfloat16,
+    tfloat32), rounded to nearest.  Not float16, whose NaN keeps the input's payload
+    bits (a float32 conversion would set the quiet bit).
+    """
+    return (fmt.bits > 8 and fmt.man_bits <= 21 and _fits_float32(fmt) and _ieee_width(fmt) is None
+            and mode in ("nearest_even", "nearest_away"))
+
+
+def _convert_through_float32(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool, to_codes: bool) -> np.ndarray:
+    """Round float64 ``x`` to float32 by round-to-odd, then into ``fmt`` from float32.
+
+    Per block, in the float64 bits: set bit 29 (float32's last mantissa bit) when a bit
+    below it is set, clear those bits, and convert to float32, which is then exact.
+    Exact only where float32 is normal: below 2**-126 float32's own rounding would
+    interfere, so a block holding such values (rare) takes the float64 kernel, unless
+    the target's smallest subnormal is at least 2**-124 (everything below 2**-125 rounds
+    to zero then, either way).  Above float32's range the conversion gives inf, as
+    rounding to nearest does.
+    """
+    bits = np.ascontiguousarray(x).reshape(-1).view(np.uint64)
+    out = np.empty(bits.size, _code_dtype(fmt) if to_codes else np.float64)
+    size = max(min(_BLOCK // 2, bits.size), 1)
+    low, tiny = np.uint64(2**29 - 1), np.uint64((1023 - 126) << 52)
+    check_tiny = fmt.min_subnormal < 2.0**-124
+    work, narrow = np.empty(size, np.uint64), np.empty(size, np.float32)
+    for start in range(0, bits.size, size):
+        b = bits[start:start + size]
+        t, y = work[: b.size], narrow[: b.size]
+        if check_tiny:  # is some |x| in (0, 2**-126)?  (|x| - 1 wraps zero to the top)
+            np.bitwise_and(b, np.uint64(2**63 - 1), out=t)
+            t -= np.uint64(1)
+            if t.min(initial=tiny) < tiny - np.uint64(1):
+                out[start:start + b.size] = _convert_exactly(b.view(np.float64), fmt, mode, saturate, None, to_codes)
+                continue
+        np.bitwise_and(b, low, out=t)
+        t += low  # carries into bit 29 exactly when a bit below it is set
+        t |= b
+        t &= ~low
+        np.copyto(y, t.view(np.float64), casting="same_kind")
+        out[start:start + b.size] = _convert_exactly(y, fmt, mode, saturate, None, to_codes)
+    return out.reshape(x.shape)
 
 
 def _convert_exactly(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool, rng: Any, to_codes: bool) -> np.ndarray:
@@ -855,9 +906,10 @@ def _convert_exactly(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool,
     bits = np.ascontiguousarray(x, dtype=lay.float).reshape(-1).view(lay.uint)
     out = np.empty(bits.shape, _code_dtype(fmt) if to_codes else lay.uint)
     size = max(min(_BLOCK_BYTES // bits.itemsize, bits.size), 1)
-    # Fast path: one rounding position for all, signed, no fnuz -0 or E8M0 conventions.
-    fast = (plan.uniform and not to_codes and fmt.signed and fmt.has_zero and fmt.nan != "fnuz"
-            and mode != "stochastic")
+    # Fast path: one rounding position for all, signed, no fnuz -0 or E8M0 conventions,
+    # and for codes a format whose codes are the top bits of the input's (bfloat16).
+    fast = (plan.uniform and fmt.signed and fmt.has_zero and fmt.nan != "fnuz" and mode != "stochastic"
+            and (not to_codes or (plan.code_offset == 0 and fmt.bits + plan.s0 == lay.width)))
     nan_bits = None
     if fast and fmt.nan == "ieee" and _ieee_width(fmt) is None and fmt.emax == lay.bias \
             and not saturate and mode in ("nearest_even", "nearest_away"):  # bfloat16, tfloat32
@@ -869,25 +921,28 @@ def _convert_exactly(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool,
         block = out[start:start + size]
         w = scratch.take(b.size)
         if fast:
-            if not _round_values_uniform(b, plan, mode, block, w.tmp):
-                continue
-            if nan_bits is not None:
+            # The values' bits, in the output block itself (codes: in a scratch block).
+            work = x_bits[: b.size] if to_codes else block
+            special = _round_values_uniform(b, plan, mode, work, w.tmp)
+            if special and nan_bits is not None:
                 # Overflow and inf came out right (the carry reaches the all-ones
                 # exponent); NaN inputs get the quiet NaN, blended in without branches:
-                # block ^= (block ^ nan) & mask, with mask all ones where x is NaN.
+                # work ^= (work ^ nan) & mask, with mask all ones where x is NaN.
                 np.isnan(b.view(lay.float), out=w.flag)
                 np.copyto(w.tmp2, w.flag)
                 np.negative(w.tmp2, out=w.tmp2)
                 np.bitwise_and(b, lay.uint(lay.abs_mask + 1), out=w.tmp)
                 w.tmp |= nan_bits
-                w.tmp ^= block
+                w.tmp ^= work
                 w.tmp &= w.tmp2
-                block ^= w.tmp
-            else:
+                work ^= w.tmp
+            elif special:
                 index = np.flatnonzero(~(np.abs(b.view(lay.float)) <= lay.float(fmt.max)))
-                magnitudes = block[index] & lay.uint(lay.abs_mask)
+                magnitudes = work[index] & lay.uint(lay.abs_mask)
                 special_codes = _special_codes(b[index], magnitudes, plan, mode, saturate)
-                block.view(lay.float)[index] = _decode_values(special_codes, fmt, lay.float)
+                work.view(lay.float)[index] = _decode_values(special_codes, fmt, lay.float)
+            if to_codes:  # the codes are the top bits
+                np.right_shift(work, lay.uint(plan.s0), out=block, casting="unsafe")
             continue
         # Values are rounded in the output block itself; codes in a scratch block.
         work = x_bits[: b.size] if to_codes else block
@@ -1207,12 +1262,61 @@ def decode(codes: Any, fmt: str | FloatFormat) -> Any:
             f"decode: codes of {fmt.name} are integers in [0, {fmt.num_codes - 1}] ({fmt.bits} bits); "
             f"got values from {arr.min()} to {arr.max()}"
         )
-    if fmt.bits <= 16:  # every value in a table: one look-up per code
-        values = np.take(_decode_table(fmt), arr, mode="clip")
+    if _codes_are_top_bits(fmt):  # bfloat16: the codes are the top bits of float32 values
+        values = _decode_by_shift(arr, fmt)
+    elif fmt.bits <= 16:  # every value in a table: one look-up per code
+        values = _decode_by_table(arr, _decode_table(fmt))
     else:
         with np.errstate(invalid="ignore", over="ignore"):
             values = _decode_values(arr.astype(np.uint64), fmt, np.float64)
     return float(values.reshape(())) if is_scalar else values
+
+
+@functools.lru_cache(maxsize=None)
+def _codes_are_top_bits(fmt: FloatFormat) -> bool:
+    """Whether ``code << (32 - bits)`` are the float32 bits of the code's value (bfloat16)."""
+    plan = _plan(fmt, _L32)
+    return (plan.uniform and plan.code_offset == 0 and fmt.bits + plan.s0 == 32 and fmt.signed
+            and fmt.nan == "ieee" and fmt.emax == _L32.bias and _fits_float32(fmt))
+
+
+def _decode_by_shift(codes: np.ndarray, fmt: FloatFormat) -> np.ndarray:
+    """Values (float64) of codes that are the top bits of float32 numbers, block by block."""
+    flat = np.ascontiguousarray(codes).reshape(-1)
+    out = np.empty(flat.size, np.float64)
+    size = max(min(_BLOCK, flat.size), 1)
+    work, twice = np.empty(size, np.uint32), np.empty(size, np.uint32)
+    shift, inf_twice = np.uint32(32 - fmt.bits), np.uint32(_L32.inf_bits << 1)
+    for start in range(0, flat.size, size):
+        c = flat[start:start + size]
+        w, t = work[: c.size], twice[: c.size]
+        np.copyto(w, c, casting="unsafe")  # codes are checked to be in range
+        w <<= shift
+        with np.errstate(invalid="ignore"):
+            np.copyto(out[start:start + c.size], w.view(np.float32))
+        np.left_shift(w, np.uint32(1), out=t)  # twice the magnitude: above inf's is NaN
+        if t.max(initial=0) > inf_twice:  # NaN codes keep their payload (no quiet bit set)
+            index = np.flatnonzero(t > inf_twice)
+            with np.errstate(invalid="ignore"):
+                out[start + index] = _decode_values(c[index].astype(np.uint64), fmt, np.float64)
+    return out.reshape(codes.shape)
+
+
+def _decode_by_table(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``table[codes]`` block by block; a block of one repeated code is filled."""
+    flat = np.ascontiguousarray(codes).reshape(-1)
+    out = np.empty(flat.size, table.dtype)
+    size = max(min(_BLOCK, flat.size), 1)
+    index = np.empty(size, np.intp)
+    for start in range(0, flat.size, size):
+        c = flat[start:start + size]
+        if c[0] == c.min() == c.max():
+            out[start:start + c.size] = table[int(c[0])]
+            continue
+        i = index[: c.size]
+        np.copyto(i, c, casting="unsafe")  # codes are checked to be in range
+        np.take(table, i, out=out[start:start + c.size], mode="clip")
+    return out.reshape(codes.shape)
 
 
 @functools.lru_cache(maxsize=32)

@@ -927,7 +927,20 @@ def test_fraction_digits():
         fraction_digits(1.5, 3)
     with pytest.raises(TypeError, match="Fraction, float or int"):
         fraction_digits("0.5", 3)
-    with pytest.raises(ValueError, match="n must be >= 0"):
+    with pytest.raises(ValueError, match="n must be from 0 to"):
         fraction_digits(0.5, -1)
     with pytest.raises(ValueError, match="base must be between 2 and 36"):
         fraction_digits(0.5, 3, base=1)
+
+
+# --------------------------------------------------------------------------- bad input (issue 15)
+
+
+def test_fraction_digits_bounds_n_instead_of_running_for_ever():
+    from support.numbers.integers import MAX_FRACTION_DIGITS, fraction_digits
+
+    with pytest.raises(ValueError, match="n must be from 0 to 100000"):
+        fraction_digits(0.375, 10**30)
+    assert fraction_digits(0.375, 6) == "011000"
+    assert len(fraction_digits(2.0**-1074, 1074)) == 1074 <= MAX_FRACTION_DIGITS
+    assert fraction_digits(2.0**-1074, 1074).endswith("01")

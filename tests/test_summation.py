@@ -315,7 +315,7 @@ def test_inputs_are_rounded_to_the_format():
         (lambda: sm.dot([1.0], [1.0, 2.0]), ValueError, "same shape"),
         (lambda: sm.dot([1.0], [1.0], method="kahan"), ValueError, "method"),
         (lambda: sm.dot([1.0], [1.0], method="pairwise", cumulative=True), ValueError, "cumulative"),
-        (lambda: sm.prerounded_sum([1.0], levels=0), ValueError, "positive"),
+        (lambda: sm.prerounded_sum([1.0], levels=0), ValueError, "levels must be an integer from 1 to 64"),
     ],
 )
 def test_bad_arguments(call, error, match):
@@ -345,3 +345,38 @@ def test_fast_input_rounding_equals_round_to(fmt):
     for values in (x, x32[np.isfinite(x32)]):
         want = np.asarray(round_to(values, fmt), dtype=np.float64)
         np.testing.assert_array_equal(sm._round_values(values, get_format(fmt)), want)
+
+
+# --------------------------------------------------------------------------- bad input (issue 15)
+
+
+def test_prerounded_sum_levels_are_bounded_and_stop_when_nothing_is_left():
+    # levels=10**30 used to loop for ever
+    with pytest.raises(ValueError, match="^levels must be an integer from 1 to 64"):
+        sm.prerounded_sum(np.ones(4), levels=10**30)
+    x = np.array([1.0, 2.0**-30, -3.0])
+    assert sm.prerounded_sum(x, "float64", levels=64) == sm.exact_sum(x)
+
+
+def test_gamma_refuses_complex_strings_and_booleans():
+    # complex n silently lost its imaginary part
+    with pytest.raises(TypeError, match="^n must hold real numbers"):
+        sm.gamma(10 + 5j, 2.0**-24)
+    with pytest.raises(TypeError, match="^n must hold real numbers"):
+        sm.gamma("4", 2.0**-24)
+    with pytest.raises(TypeError, match="^u must be a real number"):
+        sm.gamma(10, 1j)
+    with pytest.raises(TypeError, match="^n must hold real numbers"):
+        sm.gamma(True, 2.0**-24)
+
+
+def test_sums_take_torch_tensors_and_float8_arrays():
+    torch = pytest.importorskip("torch")
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    x = np.array([0.5, 1.0, -0.25, 3.0], dtype=np.float32)
+    expected = sm.naive_sum(x, "bfloat16")
+    assert sm.naive_sum(torch.from_numpy(x), "bfloat16") == expected
+    assert sm.naive_sum(torch.from_numpy(x).to(torch.bfloat16), "bfloat16") == expected
+    assert sm.naive_sum(x.astype(ml_dtypes.float8_e4m3fn), "bfloat16") == expected
+    with pytest.raises(TypeError, match="^x must be an array of real numbers; could not make an array"):
+        sm.naive_sum([[1.0], [2.0, 3.0]])

@@ -118,6 +118,9 @@ __all__ = [
     "hexdump",
 ]
 
+#: Most digits :func:`fraction_digits` writes (a float64 needs at most 1074 in base 2).
+MAX_FRACTION_DIGITS = 100_000
+
 DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 """The digits of bases 2 to 36, in order of value."""
 
@@ -368,15 +371,14 @@ def fraction_digits(q: "Fraction | float | int", n: int, base: int = 2) -> str:
     if not 0 <= r < 1:
         raise ValueError(f"fraction_digits: q must satisfy 0 <= q < 1, got {q!r}; split off the integer part first")
     n = _check_int(n, "n")
-    if n < 0:
-        raise ValueError(f"fraction_digits: n must be >= 0, got {n}")
+    if not 0 <= n <= MAX_FRACTION_DIGITS:
+        raise ValueError(f"fraction_digits: n must be from 0 to {MAX_FRACTION_DIGITS} (digits to write), got {n}")
     base = _check_base(base)
     digits = []
+    numerator, denominator = r.numerator, r.denominator
     for _ in range(n):
-        r *= base
-        digit = int(r)
+        digit, numerator = divmod(numerator * base, denominator)  # the next digit of r, exactly
         digits.append(DIGITS[digit])
-        r -= digit
     return "".join(digits)
 
 

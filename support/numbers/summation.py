@@ -50,15 +50,14 @@ Examples
 from __future__ import annotations
 
 import math
-import numbers
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from support._validate import flag, positive_int
-from support.numbers.formats import FORMATS, FloatFormat, get_format, round_to
+from support._validate import as_numpy, flag, integer_in_range, positive_int, real_array, real_number
+from support.numbers.formats import FloatFormat, get_format, round_to
 
 __all__ = [
     "naive_sum",
@@ -72,6 +71,9 @@ __all__ = [
     "gamma",
     "unit_roundoff",
 ]
+
+#: Most levels :func:`prerounded_sum` accepts; each level keeps at least one more bit of every value.
+MAX_LEVELS = 64
 
 #: Formats with a numpy (or ml_dtypes) dtype whose arithmetic rounds every operation correctly.
 NATIVE_FORMATS = ("float64", "float32", "float16", "bfloat16")
@@ -99,12 +101,7 @@ def _as_batch(x: ArrayLike, name: str = "x") -> tuple[np.ndarray, bool]:
     """``x`` as a C-contiguous float64 array of shape (batch, n), and whether it was 1-D."""
     if isinstance(x, (bool, np.bool_)):
         raise TypeError(f"{name}: booleans are not numbers here; pass an array of floats")
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"{name}: could not make an array of {type(x).__name__}: {exc}") from None
-    if arr.dtype.kind == "V" and arr.dtype.name in FORMATS:
-        arr = arr.astype(np.float32)  # ml_dtypes arrays (bfloat16, float8_*): exact in float32
+    arr = as_numpy(x, name)  # the input policy: ml_dtypes arrays become float32 exactly, torch tensors too
     if arr.dtype == np.bool_ or arr.dtype.kind not in "iuf":
         raise TypeError(f"{name} must hold real numbers (integers or floats), got dtype {arr.dtype}")
     if arr.ndim not in (1, 2):
@@ -714,7 +711,7 @@ def prerounded_sum(x: ArrayLike, fmt: str | FloatFormat = "float32", *, levels: 
     True
     """
     f = _check_format(fmt)
-    levels = positive_int(levels, "levels")
+    levels = integer_in_range(levels, "levels", 1, MAX_LEVELS, why="Demmel and Nguyen use 2 or 3")
     x64, one = _as_batch(x)
     r = _round_inputs(x64, f)
     batch, n = r.shape
@@ -738,6 +735,8 @@ def prerounded_sum(x: ArrayLike, fmt: str | FloatFormat = "float32", *, levels: 
         level_sum = ar.cast(q.sum(axis=1))  # exact in float64 (and in fmt), in any order
         total = level_sum if total is None else ar.add(total, level_sum)
         r = r - q  # exact
+        if not r.any():  # nothing left for the next levels
+            break
     return _result(ar.to64(total), one)
 
 
@@ -767,9 +766,10 @@ def gamma(n: ArrayLike, u: float) -> Any:
     >>> gamma(300, 2**-8)
     inf
     """
-    if isinstance(u, (bool, np.bool_)) or not isinstance(u, numbers.Real) or not 0 < u < 1:
+    u = real_number(u, "u", hint="a unit roundoff in (0, 1)")
+    if not 0 < u < 1:
         raise ValueError(f"u must be a unit roundoff in (0, 1), got {u!r}")
-    arr = np.asarray(n, dtype=np.float64)
+    arr = real_array(n, "n", allow_empty=True, allow_inf=True).astype(np.float64)
     if (arr < 0).any() or not np.isfinite(arr).all():
         raise ValueError("n must be non-negative and finite")
     nu = arr * u

@@ -177,6 +177,7 @@ def test_targets_and_comments_are_dropped(page):
     ("```{figure} a.png\n```", "directive {figure}"),
     ("```{glue:figure} fig\n```", "directive {glue:figure}"),
     (":::{margin}\nx\n:::", "directive {margin}"),
+    ("Hello {{ name }}", "unrendered MyST"),
     ("```{bibliography}\n```", "directive {bibliography}"),
 ])
 def test_unknown_myst_fails_loudly(page, text, what):
@@ -242,7 +243,8 @@ def test_reader_notebook_has_no_raw_myst(md):
         if cell.cell_type != "markdown":
             continue
         text = rn._CODE_SPAN.sub("", "\n".join(rn._without_fenced_code(cell.source.split("\n"))))
-        for pattern in (r"\{[A-Za-z][\w:.+-]*\}`", r"^\s*(`{3,}|:{3,})\{", r"^\s*\([^()\s]+\)=\s*$", r"\$\$\s*\([^()\s]+\)", r"\{\{"):
+        for pattern in (r"\{[A-Za-z][\w:.+-]*\}`", r"^\s*(`{3,}|:{3,})\{", r"^\s*\([^()\s]+\)=\s*$", r"\$\$\s*\([^()\s]+\)",
+                        r"\{\{\s*\w+\s*\}\}", r"^:{3,}\s*$"):
             raw += [(i, m.group(0)) for m in re.finditer(pattern, text, re.M)]
     assert not raw, f"{md.with_suffix('.ipynb').name}: raw MyST (cell, text): {raw[:10]}: run `make notebooks`"
 
@@ -346,7 +348,7 @@ def colab(tmp_path_factory):
     subprocess.run([sys.executable, "-m", "venv", where / "env"], check=True)
     python = where / "env" / "bin" / "python"
     pins = [requirement(name) for name in COLAB_PACKAGES] + list(KERNEL_PACKAGES)
-    subprocess.run([python, "-m", "pip", "install", "-q", *pins], check=True)
+    subprocess.run([python, "-m", "pip", "install", "-q", *pins], check=True, timeout=COLAB_TIME_LIMIT_S)
     for name, text in FAKE_COLAB.items():
         (where / "fake" / name).parent.mkdir(parents=True, exist_ok=True)
         (where / "fake" / name).write_text(text)
@@ -357,11 +359,22 @@ def colab(tmp_path_factory):
     return where, python, package
 
 
+def _colab_env(where: Path, python: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env.update(PYTHONPATH=str(where / "fake"), MPLBACKEND="agg", PATH=f"{python.parent}:{env.get('PATH', '')}")
+    return env
+
+
+def _where_is_support(colab, cwd: Path) -> subprocess.CompletedProcess:
+    where, python, _ = colab
+    code = "import google.colab, support; print(support.__file__)"
+    return subprocess.run([python, "-c", code], cwd=cwd, env=_colab_env(where, python), capture_output=True, text=True)
+
+
 @simulation
-def test_simulated_colab_does_not_see_the_checkout(colab):
-    _, python, _ = colab
-    found = subprocess.run([python, "-c", "import support"], capture_output=True)
-    assert found.returncode != 0, "the simulated Colab environment must not see the checkout's support"
+def test_simulated_colab_starts_without_support(colab, tmp_path):
+    found = _where_is_support(colab, tmp_path)
+    assert "No module named 'support'" in found.stderr, f"the fresh environment must not see support: {found}"
 
 
 @simulation
@@ -375,12 +388,12 @@ def test_reader_notebook_runs_on_simulated_colab(colab, md, tmp_path):
     install.source = install.source.replace(released, str(package))
     path = tmp_path / md.name.replace(".md", ".ipynb")
     nbformat.write(notebook, path)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    env.update(PYTHONPATH=str(where / "fake"), MPLBACKEND="agg", PATH=f"{python.parent}:{env.get('PATH', '')}")
     start = time.perf_counter()
-    run = subprocess.run([python, "-c", EXECUTE, path], cwd=tmp_path, env=env, capture_output=True, text=True,
-                         timeout=COLAB_TIME_LIMIT_S)
+    run = subprocess.run([python, "-c", EXECUTE, path], cwd=tmp_path, env=_colab_env(where, python),
+                         capture_output=True, text=True, timeout=COLAB_TIME_LIMIT_S)
     assert run.returncode == 0, f"{md.name} fails on simulated Colab:\n{run.stderr[-4000:]}"
+    installed = _where_is_support(colab, tmp_path)
+    assert str(where / "env") in installed.stdout, f"the install cell did not install support: {installed}"
     print(f"{md.relative_to(ROOT)} on simulated Colab: {time.perf_counter() - start:.1f} s (install cell included)")
 
 

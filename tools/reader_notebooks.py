@@ -280,7 +280,7 @@ def _render_inline(text: str, page: Page) -> str:
         position = match.end()
     pieces.append(_expand_macros(text[position:], page.book))
     rendered = "".join(pieces)
-    if re.search(r"\{[A-Za-z][\w:.+-]*\}`", _without_code(rendered)) or "{{" in _without_code(rendered):
+    if re.search(r"\{[A-Za-z][\w:.+-]*\}`|\{\{\s*\w+\s*\}\}", _without_code(rendered)):
         raise UnsupportedMyST(f"{page.docname}: unrendered MyST left in {rendered!r}")
     return rendered
 

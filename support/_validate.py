@@ -68,6 +68,7 @@ __all__ = [
     "shape_tuple",
     "as_numpy",
     "set_fields",
+    "check_fields",
 ]
 
 
@@ -562,3 +563,79 @@ def set_fields(record: object, **values: object) -> None:
     """
     for field, value in values.items():
         object.__setattr__(record, field, value)
+
+
+_FIELD_KINDS = ("array", "finite", "codes", "flag", "count", "positive", "int", "number", "shape", "text")
+
+
+def check_fields(record: object, **spec: object) -> None:
+    """Check and normalise the fields of a result record (a dataclass), for its ``__post_init__``.
+
+    A record that a user builds by hand (``UniformQuantized(codes=..., ...)``) must refuse
+    fields of the wrong kind, with the field's name in the message; how the fields fit
+    together (shapes, ranges) is checked by the record itself after this call.
+
+    Parameters
+    ----------
+    record : dataclass instance
+        The record; the normalised values are stored back (frozen records too).
+    **spec : str or tuple of str
+        For each field, what it must hold: ``"array"`` (real numbers, NaN and inf
+        allowed), ``"finite"`` (real numbers, finite), ``"codes"`` (integers), ``"flag"``
+        (True/False), ``"count"`` (int >= 0), ``"positive"`` (int >= 1), ``"int"``,
+        ``"number"`` (a real number, NaN allowed), ``"shape"`` (tuple of ints >= 0),
+        ``"text"`` (a str), or a tuple of the allowed strings.  A kind ending in ``"?"``
+        also allows ``None``.
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class Result:
+    ...     codes: object
+    ...     bits: int
+    ...     def __post_init__(self):
+    ...         check_fields(self, codes="codes", bits="positive")
+    >>> Result([1, 2], 4).codes
+    array([1, 2])
+    >>> Result([1, 2], True)
+    Traceback (most recent call last):
+    ...
+    TypeError: bits must be a positive integer, got True
+    """
+    values = {}
+    for name, kind in spec.items():
+        value = getattr(record, name)
+        if isinstance(kind, str) and kind.endswith("?"):
+            if value is None:
+                continue
+            kind = kind[:-1]
+        if isinstance(kind, tuple):
+            values[name] = one_of(value, name, kind)
+        elif kind == "array":
+            values[name] = real_array(value, name, allow_empty=True, allow_nan=True, allow_inf=True)
+        elif kind == "finite":
+            values[name] = real_array(value, name, allow_empty=True)
+        elif kind == "codes":
+            values[name] = integer_array(value, name)
+        elif kind == "flag":
+            values[name] = flag(value, name)
+        elif kind == "positive":
+            values[name] = positive_int(value, name)
+        elif kind in ("count", "int"):
+            if not _is_int(value):
+                raise TypeError(f"{name} must be an integer, got {value!r}")
+            if kind == "count" and value < 0:
+                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+            values[name] = int(value)
+        elif kind == "number":
+            values[name] = real_number(value, name, allow_nan=True, allow_inf=True)
+        elif kind == "shape":
+            values[name] = shape_tuple(value, name)
+        elif kind == "text":
+            if not isinstance(value, str):
+                raise TypeError(f"{name} must be a string, got {value!r}")
+            values[name] = value
+        else:
+            raise ValueError(f"unknown field kind {kind!r}; allowed: {_FIELD_KINDS} or a tuple of strings")
+    set_fields(record, **values)

@@ -342,3 +342,39 @@ def test_pack_fp4_nibble_orders():
     np.testing.assert_array_equal(unpack_fp4(pack_fp4(q.element_codes)), q.element_codes)
     with pytest.raises(ValueError):
         pack_fp4(np.array([16]))
+
+
+# --------------------------------------------------------------------------- bad input (issue 15)
+
+
+def test_block_records_check_that_their_fields_fit_together():
+    from support.quant.blocks import MXQuantized, NVFP4Quantized, mx_quantize, nvfp4_quantize
+
+    x = np.linspace(-3.0, 3.0, 64).reshape(2, 32)
+    q = mx_quantize(x, "float4_e2m1fn")
+    fields = dict(vars(q))
+    np.testing.assert_array_equal(MXQuantized(**fields).dequantize(), q.dequantize())
+    with pytest.raises(ValueError, match=r"^scale_codes has shape \(1, 1\); one per block of 32 needs \(2, 1\)"):
+        MXQuantized(**{**fields, "scale_codes": q.scale_codes[:1]})
+    with pytest.raises(ValueError, match="^element_codes .* and elements .* must have the same shape"):
+        MXQuantized(**{**fields, "elements": q.elements[:1]})
+    with pytest.raises(ValueError, match="^elem must be one of"):
+        MXQuantized(**{**fields, "elem": "float7"})
+    with pytest.raises(TypeError, match="^elem must be one of"):
+        mx_quantize(x, ["float4_e2m1fn"])
+    n = nvfp4_quantize(x)
+    with pytest.raises(ValueError, match="^tensor_scale must be positive"):
+        NVFP4Quantized(**{**vars(n), "tensor_scale": -1.0})
+    with pytest.raises(ValueError, match="^block_size 7 must divide the length 32"):
+        NVFP4Quantized(**{**vars(n), "block_size": 7})
+
+
+def test_torch_tensors_and_ragged_lists():
+    torch = pytest.importorskip("torch")
+    from support.quant.blocks import mx_quantize
+
+    x = np.linspace(-3.0, 3.0, 32, dtype=np.float32)
+    np.testing.assert_array_equal(mx_quantize(torch.from_numpy(x), "float8_e4m3fn").dequantize(),
+                                  mx_quantize(x, "float8_e4m3fn").dequantize())
+    with pytest.raises(TypeError, match="^x must be an array of real numbers; could not make an array"):
+        mx_quantize([[1.0], [2.0, 3.0]], "float8_e4m3fn")

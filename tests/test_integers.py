@@ -739,7 +739,7 @@ def test_low_first_matches_torch_quint4x2():
         (
             lambda: unpack([0x21], 4, count=3),
             ValueError,
-            r"count=3 codes of 4 bits fill 2 byte\(s\), but 1",
+            r"count=3 codes of 4 bits fill 2 byte\(s\), but packed has 1",
         ),
         (lambda: unpack([0x21, 0x03], 4, count=2), ValueError, r"hold 3 to 4 codes"),
         (lambda: unpack([0x21], 4, count=-1), ValueError, r"count must be >= 0"),

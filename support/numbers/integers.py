@@ -89,6 +89,8 @@ from typing import Any, Callable
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from support._validate import as_numpy
+
 __all__ = [
     "to_base",
     "from_base",
@@ -201,7 +203,7 @@ def _as_int_array(values: ArrayLike, name: str) -> np.ndarray:
     Floats, booleans and anything else that is not an integer raise TypeError;
     Python ints beyond the 64-bit types raise ValueError.
     """
-    array = np.asarray(values)
+    array = as_numpy(values, name)  # the input policy: ragged lists refused, torch tensors shared
     kind = array.dtype.kind
     if kind == "i":
         return array.astype(np.int64)
@@ -239,7 +241,7 @@ def _python_ints_as_array(values: Any, name: str) -> np.ndarray:
 
 def _as_float_array(values: ArrayLike, name: str) -> np.ndarray:
     """Return real numbers (floats or integers) as a float64 array."""
-    array = np.asarray(values)
+    array = as_numpy(values, name)  # the input policy: ml_dtypes arrays become float32 exactly
     kind = array.dtype.kind
     if kind not in "iuf" and not _is_custom_float(array.dtype):
         raise TypeError(f"{name} must be real numbers (float or int), got {array.dtype} values")
@@ -1431,7 +1433,7 @@ def unpack(
     if not (count <= capacity and -(-count // per_byte) == n_bytes):
         raise ValueError(
             f"count={count} codes of {bits} bits fill {-(-count // per_byte)} byte(s), "
-            f"but {n_bytes} byte(s) were given (they hold {capacity - per_byte + 1} to "
+            f"but packed has {n_bytes} byte(s) per row (they hold {capacity - per_byte + 1} to "
             f"{capacity} codes)"
         )
     mask = np.uint8((1 << bits) - 1)

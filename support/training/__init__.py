@@ -1,4 +1,11 @@
 """Part III of the book, first half: numerical stability and mixed-precision training.
 
-Modules are added here as chapters 12–14 need them.
+Modules are added here as chapters 12–14 need them:
+
+- :mod:`support.training.harness`       a tiny byte-level transformer LM and a training loop
+  with precision modes (FP32, BF16 mixed/pure, FP16 with loss scaling, simulated FP8);
+- :mod:`support.training.loss_scaling`  a dynamic loss scaler with GradScaler's rules;
+- :mod:`support.training.rounding`      BF16 weight updates: nearest, stochastic, Kahan;
+- :mod:`support.training.fp8`           simulated FP8 linear layers with delayed scaling;
+- :mod:`support.training.memory`        training and inference memory per GPU, ZeRO stages.
 """

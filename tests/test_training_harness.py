@@ -1,0 +1,220 @@
+"""Tests for support.training: the harness, loss scaling, BF16 rounding and simulated FP8."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from support.numbers.formats import round_to  # noqa: E402
+from support.numbers.scaling import DelayedScaler, scaled_round  # noqa: E402
+from support.training.fp8 import DelayedCast, fake_cast  # noqa: E402
+from support.training.harness import Adam, LMConfig, TrainConfig, autocast_dtypes, train  # noqa: E402
+from support.training.loss_scaling import DynamicLossScaler  # noqa: E402
+from support.training.rounding import kahan_add_bf16, nearest_bf16, stochastic_round_bf16  # noqa: E402
+
+SMALL = LMConfig(d_model=32, n_heads=2, n_layers=1, seq_len=16)
+
+
+# ----------------------------------------------------------------- optimizer
+@pytest.mark.parametrize("wd", [0.0, 0.1])
+def test_adam_equals_torch_adamw_bit_for_bit(wd):
+    torch.manual_seed(0)
+    a = torch.nn.Parameter(torch.randn(50, 7))
+    b = torch.nn.Parameter(a.detach().clone())
+    ours = Adam([a], lr=1e-2, betas=(0.9, 0.95), weight_decay=wd)
+    ref = torch.optim.AdamW([b], lr=1e-2, betas=(0.9, 0.95), weight_decay=wd)
+    for step in range(5):
+        g = torch.randn(50, 7, generator=torch.Generator().manual_seed(step))
+        a.grad, b.grad = g.clone(), g.clone()
+        ours.step()
+        ref.step()
+        assert torch.equal(a, b)
+
+
+def test_adam_bf16_nearest_loses_small_updates():
+    p = torch.nn.Parameter(torch.ones(1000, dtype=torch.bfloat16))
+    opt = Adam([p], lr=1e-3)                 # first step moves each weight by about lr = 1e-3 < ulp(1)/2
+    p.grad = torch.ones_like(p)
+    opt.step()
+    assert opt.updates_lost == 1.0 and torch.all(p == 1)
+
+
+def test_adam_rejects_invalid():
+    p = [torch.nn.Parameter(torch.ones(2))]
+    with pytest.raises(ValueError):
+        Adam(p, lr=-1)
+    with pytest.raises(ValueError):
+        Adam(p, update_rounding="up")
+    with pytest.raises(ValueError):
+        Adam(p, betas=(1.0, 0.9))
+
+
+# ----------------------------------------------------------------- harness
+def test_training_is_repeatable_and_learns():
+    cfg = TrainConfig(steps=20, batch_size=8)
+    r1, r2 = train(SMALL, cfg), train(SMALL, cfg)
+    assert np.array_equal(r1.losses, r2.losses)
+    assert r1.losses[-5:].mean() < r1.losses[:5].mean()
+    assert "CPU" in r1.path
+
+
+def test_seed_changes_the_run():
+    r1 = train(SMALL, TrainConfig(steps=5, batch_size=8, seed=0))
+    r2 = train(SMALL, TrainConfig(steps=5, batch_size=8, seed=1))
+    assert not np.array_equal(r1.losses, r2.losses)
+
+
+def test_course_scaler_makes_gradscalers_decisions():
+    kw = dict(steps=40, batch_size=8, precision="fp16-mixed", growth_interval=5)
+    ours = train(SMALL, TrainConfig(loss_scale="dynamic", **kw))
+    ref = train(SMALL, TrainConfig(loss_scale="torch", **kw))
+    assert np.array_equal(ours.loss_scale, ref.loss_scale)
+    assert np.array_equal(ours.skipped, ref.skipped)
+    assert np.array_equal(ours.losses, ref.losses)
+    assert ours.skipped.any() and len(set(ours.loss_scale)) > 2     # it grew and backed off
+
+
+def test_fp16_without_scaling_loses_gradients():
+    kw = dict(steps=10, batch_size=8, precision="fp16-mixed")
+    unscaled = train(SMALL, TrainConfig(loss_scale=None, **kw))
+    scaled = train(SMALL, TrainConfig(loss_scale=2.0**12, **kw))
+    assert unscaled.zero_grad_fraction.mean() > scaled.zero_grad_fraction.mean()
+
+
+@pytest.mark.parametrize("precision", ["bf16-mixed", "bf16-pure", "fp8-sim"])
+def test_precisions_run_and_learn(precision):
+    r = train(SMALL, TrainConfig(steps=20, batch_size=8, precision=precision))
+    assert np.all(np.isfinite(r.losses)) and r.losses[-5:].mean() < r.losses[:5].mean()
+
+
+@pytest.mark.parametrize("rounding", ["stochastic", "kahan"])
+def test_bf16_pure_roundings_keep_more_updates(rounding):
+    state = train(SMALL, TrainConfig(steps=10, batch_size=8)).model.state_dict()
+    kw = dict(steps=10, batch_size=8, precision="bf16-pure", lr=1e-4, warmup=0, min_lr_ratio=1.0)
+    nearest = train(SMALL, TrainConfig(**kw), initial_state=state)
+    other = train(SMALL, TrainConfig(update_rounding=rounding, **kw), initial_state=state)
+    assert other.updates_lost.mean() < nearest.updates_lost.mean()
+
+
+def test_autocast_inspection():
+    d = autocast_dtypes("cpu", "bfloat16")
+    assert d["matmul"] == "torch.bfloat16" and d["cross_entropy"] == "torch.float32"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(precision="fp64"), dict(steps=0), dict(update_rounding="stochastic"), dict(loss_scale="static"),
+     dict(loss_scale=-1.0), dict(state_dtype="int8"), dict(device="tpu"), dict(grad_clip=0.0)],
+)
+def test_train_config_rejects_invalid(kwargs):
+    with pytest.raises((ValueError, TypeError)):
+        TrainConfig(**kwargs)
+
+
+def test_lm_config_rejects_invalid():
+    with pytest.raises(ValueError):
+        LMConfig(d_model=30, n_heads=4)
+    with pytest.raises(TypeError):
+        LMConfig(qk_norm="yes")
+
+
+def test_cuda_refused_without_gpu():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(ValueError):
+        train(SMALL, TrainConfig(steps=1, device="cuda"))
+
+
+# ----------------------------------------------------------------- loss scaler
+def test_dynamic_loss_scaler_rules():
+    s = DynamicLossScaler(init_scale=4.0, growth_interval=3)
+    decisions = [s.update(f) for f in (False, False, False, True, False)]
+    assert decisions == [True, True, True, False, True]
+    assert s.history == [4.0, 4.0, 4.0, 8.0, 4.0] and s.scale == 4.0 and s.skipped == 1
+
+
+@pytest.mark.parametrize("kwargs", [dict(init_scale=0), dict(growth_factor=1.0), dict(backoff_factor=1.5),
+                                    dict(growth_interval=0)])
+def test_dynamic_loss_scaler_rejects_invalid(kwargs):
+    with pytest.raises(ValueError):
+        DynamicLossScaler(**kwargs)
+
+
+def test_dynamic_loss_scaler_flag():
+    with pytest.raises(TypeError):
+        DynamicLossScaler().update(1)
+
+
+# ----------------------------------------------------------------- BF16 rounding
+def test_nearest_bf16_equals_course_round_to():
+    x = torch.randn(10_000, generator=torch.Generator().manual_seed(1)) * 10.0 ** torch.randint(-5, 5, (10_000,))
+    ours = nearest_bf16(x).float().numpy()
+    assert np.array_equal(ours, round_to(x.numpy(), "bfloat16"))
+
+
+def test_stochastic_rounding_neighbours_and_unbiased():
+    x = torch.randn(2000, generator=torch.Generator().manual_seed(2)).float()
+    g = torch.Generator().manual_seed(3)
+    draws = torch.stack([stochastic_round_bf16(x, g).float() for _ in range(400)]).numpy()
+    xs = x.numpy().astype(np.float64)
+    lo, hi = round_to(xs, "bfloat16", mode="down"), round_to(xs, "bfloat16", mode="up")
+    assert np.all((draws == lo) | (draws == hi))
+    p_up = (draws == hi).mean(axis=0)
+    expected = np.where(hi > lo, (xs - lo) / np.where(hi > lo, hi - lo, 1), 0.0)
+    assert np.abs(p_up - expected).max() < 0.1                        # 400 draws: sd <= 0.025
+    # the course's stochastic round_to has the same distribution
+    ref = round_to(np.repeat(xs[None], 400, 0), "bfloat16", mode="stochastic", rng=np.random.default_rng(0))
+    assert abs(draws.mean() - ref.mean()) < 1e-3
+
+
+def test_stochastic_rounding_keeps_specials():
+    x = torch.tensor([float("inf"), float("-inf"), float("nan"), 0.0, -0.0, 1.0])
+    out = stochastic_round_bf16(x, torch.Generator()).float()
+    assert out[0] == float("inf") and out[1] == float("-inf") and torch.isnan(out[2])
+    assert out[3:].tolist() == [0.0, -0.0, 1.0]
+
+
+def test_stochastic_rounding_rejects():
+    with pytest.raises(TypeError):
+        stochastic_round_bf16(torch.ones(2, dtype=torch.float64), torch.Generator())
+    with pytest.raises(TypeError):
+        stochastic_round_bf16(torch.ones(2), None)
+
+
+def test_kahan_tracks_the_exact_sum():
+    w = torch.ones(1, dtype=torch.bfloat16)
+    c = torch.zeros(1, dtype=torch.bfloat16)
+    for _ in range(10_000):
+        w, c = kahan_add_bf16(w, torch.full((1,), 1e-3), c)
+    exact = 1 + 10_000 * np.float32(1e-3).astype(np.float64)
+    # round to nearest stays at 1 (1e-3 < ulp(1)/2); Kahan ends within two BF16 spacings (2**-4 at 11)
+    assert (torch.ones(1, dtype=torch.bfloat16) + 1e-3).item() == 1.0
+    assert abs(float(w) - exact) <= 2 * 2.0**-4
+
+
+# ----------------------------------------------------------------- FP8
+@pytest.mark.parametrize("fmt", ["float8_e4m3fn", "float8_e5m2"])
+@pytest.mark.parametrize("scale", [1.0, 2.0**10, 37.5, 1e-3])
+def test_fake_cast_equals_scaled_round(fmt, scale):
+    x = torch.randn(5000, generator=torch.Generator().manual_seed(4)) * 10.0 ** torch.randint(-6, 4, (5000,))
+    ours = fake_cast(x.double(), scale, fmt).numpy()
+    assert np.array_equal(ours, scaled_round(x.double().numpy(), scale, fmt, saturate=True))
+
+
+def test_delayed_cast_follows_delayed_scaler():
+    cast, ref = DelayedCast("float8_e4m3fn", history_len=3), DelayedScaler("float8_e4m3fn", history_len=3)
+    rng = np.random.default_rng(5)
+    for k in range(8):
+        x = rng.normal(size=100) * 2.0 ** rng.integers(-4, 4)
+        ours = cast(torch.from_numpy(x)).numpy()
+        assert np.array_equal(ours, ref.quantize(x))
+        assert cast.scale == ref.scale
+
+
+def test_fake_cast_rejects():
+    with pytest.raises(ValueError):
+        fake_cast(torch.ones(2), 0.0, "float8_e4m3fn")
+    with pytest.raises(ValueError):
+        fake_cast(torch.ones(2), 1.0, "float8_e3m4")
+    with pytest.raises(TypeError):
+        fake_cast([1.0], 1.0, "float8_e5m2")

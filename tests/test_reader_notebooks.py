@@ -139,7 +139,8 @@ def test_math_macros_expanded_and_labelled_equations_tagged(page):
     assert out == ("where $\\operatorname{fl}(x)$ and $\\operatorname{ulp}(1)$ but not $\\flat$:\n\n"
                    "$$\n\\operatorname{fl}(a + b)\n\\tag{2}\n$$")
     assert render("{math}`\\fl(x)`", page) == "$\\operatorname{fl}(x)$"
-    assert render("$$ x^2 $$", page) == "$$\n x^2 \n$$"
+    assert render("$$ x^2 $$", page) == "$$\nx^2\n$$"
+    assert render("1. item\n\n   $$\n   x\n   $$ (twos)", page) == "1. item\n\n   $$\n   x\n   \\tag{2}\n   $$"
 
 
 def test_admonitions_become_block_quotes_with_a_bold_title(page):

@@ -32,6 +32,7 @@ import hashlib
 import posixpath
 import re
 import sys
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -223,7 +224,9 @@ def _render_lines(lines: list[str], page: Page) -> list[str]:
                 end = next((j for j in range(i + 1, len(lines)) if "$$" in lines[j]), None)
                 if end is None:
                     raise UnsupportedMyST(f"{page.docname}: unclosed $$ math block: {line!r}")
-            out.extend(_render_display_math(lines[i:end + 1], page))
+            indent = line[:len(line) - len(line.lstrip())]   # math in a list item stays in it
+            block = [l.removeprefix(indent) for l in lines[i:end + 1]]
+            out.extend(indent + l for l in _render_display_math(block, page))
             i = end + 1
         else:
             paragraph.append(line)
@@ -249,7 +252,7 @@ def _render_display_math(lines: list[str], page: Page) -> list[str]:
 
 
 def _math_block(math: str, label: str | None, page: Page) -> list[str]:
-    body = _expand_macros(math.strip("\n"), page.book)
+    body = _expand_macros(textwrap.dedent(math.strip("\n")).strip(), page.book)
     if label:
         body += f"\n\\tag{{{_equation(label, page)[1]}}}"
     return ["$$", *body.split("\n"), "$$"]
@@ -336,7 +339,12 @@ def _glue_text(content: str, page: Page) -> str:
     value = page.glue[key]
     if value is MACHINE:
         return MACHINE
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", format_plain_text(value, fmt))
+    return _escape(format_plain_text(value, fmt))
+
+
+def _escape(text: str) -> str:
+    """Plain text (a glued value, an author's name) that Markdown shows as it is."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 def _explicit(content: str) -> tuple[str | None, str]:
@@ -431,7 +439,7 @@ def _only_options(name: str, options: dict, allowed: set[str], page: Page) -> No
 def _latex(text: str) -> str:
     from pybtex.richtext import Text
 
-    return Text.from_latex(text).render_as("text")
+    return _escape(Text.from_latex(text).render_as("text"))
 
 
 def _people(entry) -> list:

@@ -123,7 +123,7 @@ def notebook_stub(kind: str, stem: str, title: str) -> str:
 
 if __name__ == "__main__":
     # python tests/conventions.py 02-ieee754 "The anatomy of a float"
-    #   writes chapters/, exercises/ and solutions/ stubs (never overwrites), then run `make sync`.
+    #   writes chapters/, exercises/ and solutions/ stubs (never overwrites), then run `make notebooks`.
     import sys
 
     stem, title = sys.argv[1], sys.argv[2]

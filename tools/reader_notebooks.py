@@ -517,7 +517,12 @@ def reader_notebook(md: Path, book: Book, glue: dict[str, str]):
             raise UnsupportedMyST(f"{md}: a {cell.cell_type} cell (only code and Markdown cells are supported)")
         new.id = _cell_id(cell.cell_type + cell.source, seen)
         cells.append(new)
-    metadata = {"kernelspec": dict(source.metadata["kernelspec"])}
+    # No jupytext pairing: Jupyter with jupytext would otherwise load the .md's raw MyST into this
+    # notebook, and write the rendered Markdown back over the source when the reader saves.
+    metadata = {
+        "kernelspec": dict(source.metadata["kernelspec"]),
+        "reader_notebook": {"source": page.docname + ".md", "generated_by": "tools/reader_notebooks.py (make notebooks)"},
+    }
     return nbformat.v4.new_notebook(cells=cells, metadata=metadata)
 
 

@@ -18,10 +18,11 @@ like the book's page: this tool writes it from the ``.md`` and from the executed
 Glued names that start with ``machine_`` hold measurements of the machine that built the book
 (throughput, timings); ``--check`` accepts any value in their place.
 
-Usage::
+Usage (after a build of the book; ``make notebooks`` builds and writes them all)::
 
-    python tools/reader_notebooks.py            # write every reader notebook
-    python tools/reader_notebooks.py --check    # fail when a committed one is stale
+    python tools/reader_notebooks.py                 # write every reader notebook
+    python tools/reader_notebooks.py --check         # fail when a committed one is stale
+    python tools/reader_notebooks.py --execute X.md  # execute X.md alone, then write its notebook
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import hashlib
 import posixpath
 import re
 import sys
+import tempfile
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -561,14 +563,32 @@ def is_current(committed: str, expected_masked: str) -> bool:
     return re.fullmatch(pattern, committed, re.S) is not None
 
 
+def execute(md: Path, build: Path) -> None:
+    """Run one source as the book build does and keep its outputs where ``render`` reads them."""
+    import nbclient
+
+    notebook = jupytext.read(md)
+    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(md.parent)}}).execute()
+    target = executed_path(md, ROOT, build)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, target)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="fail if a committed notebook is stale")
     parser.add_argument("--build", type=Path, default=None, help="the book's build folder (default _build)")
+    parser.add_argument("--execute", action="store_true",
+                        help="execute the given sources here instead of reading the book's build")
     parser.add_argument("paths", nargs="*", type=Path, help=".md sources (default: all)")
     args = parser.parse_args(argv)
     book = load_book()
     paths = [p.resolve() for p in args.paths] or sources()
+    if args.execute:
+        args.build = Path(tempfile.mkdtemp(prefix="reader-notebooks-"))
+        for md in paths:
+            execute(md, args.build)
     stale, errors = [], []
     for md in paths:
         ipynb = md.with_suffix(".ipynb")

@@ -58,6 +58,7 @@ def page():
         root=ROOT,
         baseurl=BASE,
         repository=repository_url(),
+        branch="main",
         macros={"fl": r"\operatorname{fl}", "ulp": r"\operatorname{ulp}"},
         bib=dict(parse_string(BIB, "bibtex").entries),
         titles={"chapters/01-a": "Integers", "chapters/02-b": "Floats", "exercises/01-a": "Exercises: Integers",

@@ -63,6 +63,7 @@ class Book:
     root: Path
     baseurl: str                                   # published HTML book, no trailing slash
     repository: str                                # GitHub repository, no trailing slash
+    branch: str                                    # its default branch
     macros: dict[str, str]                         # MathJax macros of _config.yml
     bib: dict                                      # key -> pybtex Entry
     titles: dict[str, str] = field(default_factory=dict)            # docname -> title
@@ -86,6 +87,7 @@ def load_book(root: Path = ROOT) -> Book:
         root=root,
         baseurl=config["html"]["baseurl"].rstrip("/"),
         repository=config["repository"]["url"].rstrip("/"),
+        branch=config["repository"].get("branch", "main"),
         macros=macros,
         bib=dict(parse_file(str(root / "references.bib")).entries),
     )
@@ -382,7 +384,7 @@ def _python_object(role: str, text: str | None, target: str, page: Page) -> str:
                 label = text or (parts[-1] if target.startswith("~") else shown)
                 if role in ("py:func", "py:meth") and not text:
                     label += "()"
-                return f"[`{label}`]({page.book.repository}/blob/main/{candidate.as_posix()})"
+                return f"[`{label}`]({page.book.repository}/blob/{page.book.branch}/{candidate.as_posix()})"
     raise UnsupportedMyST(f"{page.docname}: {{{role}}}`{target}` is not an object of this repository")
 
 

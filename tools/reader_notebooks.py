@@ -19,7 +19,7 @@ Why a converter of our own: QuantEcon's ``sphinx-tojupyter`` writes notebooks fr
 doctree, where myst-nb has already dropped the ``remove-cell`` cells (the Colab install cell
 and every glue/assert cell) and the cell tags, so its notebooks would not re-check the page's
 claims; it needs a second Sphinx build with its own builder and dependencies (dask, nbdime)
-and renders what it does not know instead of failing.  jupytext only changes the container
+and passes silently over nodes it does not know (its default visitor does nothing).  jupytext only changes the container
 (the MyST stays raw); myst-nb renders to docutils, not to Markdown.  This tool reuses
 myst-nb's own glue reader and formatter, so the numbers are the book's, character for character.
 

@@ -18,10 +18,11 @@ like the book's page: this tool writes it from the ``.md`` and from the executed
 Why a converter of our own: QuantEcon's ``sphinx-tojupyter`` writes notebooks from the Sphinx
 doctree, where myst-nb has already dropped the ``remove-cell`` cells (the Colab install cell
 and every glue/assert cell) and the cell tags, so its notebooks would not re-check the page's
-claims; it needs a second Sphinx build with its own builder and dependencies (dask, nbdime)
-and passes silently over nodes it does not know (its default visitor does nothing).  jupytext only changes the container
-(the MyST stays raw); myst-nb renders to docutils, not to Markdown.  This tool reuses
-myst-nb's own glue reader and formatter, so the numbers are the book's, character for character.
+claims; it needs a second Sphinx build with its own builder and dependencies (dask, nbdime),
+and it passes silently over nodes it does not know (its default visitor does nothing).
+jupytext only changes the container (the MyST stays raw); myst-nb renders to docutils, not to
+Markdown.  This tool reuses myst-nb's own glue reader and formatter, so the numbers are the
+book's, character for character.
 
 Glued names that start with ``machine_`` hold measurements of the machine that built the book
 (throughput, timings); ``--check`` accepts any value in their place.

@@ -81,7 +81,11 @@ NF4 = _frozen([
 #: magnitudes are E2M1 with exponent bias 2 and a subnormal ``0.0625 = 0.5 * 2**-3``:
 #: scaled to a maximum of 6 they are ``0, 0.03125, 1, 1.5, 2, 3, 4, 6``, i.e. the
 #: OCP E2M1 grid except the smallest non-zero value (OCP: 0.5).  Code 8 ("-0")
-#: is +0.0 here, as in bitsandbytes' table and its CPU dequantization kernel.
+#: is +0.0 here, as in bitsandbytes' table.  Its CPU ``dequantize_4bit`` (0.50.2,
+#: measured on an AVX-512 CPU) also gives +0.0 when the tensor's last dimension is
+#: a multiple of 16 (the vectorised kernel) or odd (the PyTorch fallback), but -0.0
+#: for any other even last dimension (the scalar kernel applies the sign bit).  The
+#: two zeros compare equal; only their sign bit differs.
 FP4_BNB = _frozen(list(
     np.array([0, 0.0625, 8, 12, 4, 6, 2, 3, 0, -0.0625, -8, -12, -4, -6, -2, -3], dtype=np.float32)
     / np.float32(12)
@@ -273,15 +277,31 @@ def _blocks(values: np.ndarray, block_size: int) -> list[np.ndarray]:
     return parts
 
 
+#: The least absmax bitsandbytes divides by (``clamp(min=1e-38)``: float32(1e-38), a subnormal).
+_BNB_ABSMAX_FLOOR = np.float32(1e-38)
+
+
 def _scale_and_code(flat: np.ndarray, codebook: np.ndarray, block_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Absmax per block and nearest codes of ``flat / absmax``, in float32 as bitsandbytes."""
+    """Absmax per block and nearest codes of ``flat / absmax``, in float32 as bitsandbytes.
+
+    As bitsandbytes 0.50.2's ``quantize_4bit`` on CPU: whole blocks store their absmax
+    and are multiplied by ``1 / max(absmax, 1e-38)``; the partial last block stores
+    ``max(absmax, 1e-38)`` and is divided by it.  Its 8-bit ``quantize_blockwise``
+    (codebooks of more than 16 levels) stores the partial block's absmax unclamped.
+    """
     absmax, codes = [], []
-    for block in _blocks(flat, block_size):
+    full_blocks, *tail = _blocks(flat, block_size)
+    amax = np.abs(full_blocks).max(axis=1, initial=np.float32(0))
+    # an all-zero block keeps absmax 0 and gets the code of 0.0
+    reciprocal = np.float32(1) / np.maximum(amax, _BNB_ABSMAX_FLOOR)
+    scaled = np.clip(full_blocks * reciprocal[:, None], np.float32(-1), np.float32(1))
+    absmax.append(amax)
+    codes.append(nearest_code(scaled, codebook).ravel())
+    for block in tail:
         amax = np.abs(block).max(axis=1)
-        # bitsandbytes clamps the absmax to 1e-38: an all-zero block gets the code of 0.0
-        reciprocal = np.float32(1) / np.maximum(amax, np.float32(1e-38))
-        scaled = np.clip(block * reciprocal[:, None], np.float32(-1), np.float32(1))
-        absmax.append(amax)
+        divisor = np.maximum(amax, _BNB_ABSMAX_FLOOR)
+        scaled = np.clip(block / divisor[:, None], np.float32(-1), np.float32(1))
+        absmax.append(divisor if codebook.size <= 16 else amax)
         codes.append(nearest_code(scaled, codebook).ravel())
     return np.concatenate(absmax), np.concatenate(codes)
 
@@ -383,11 +403,16 @@ def quantize_blockwise(
     The values (in float32) are split into blocks of ``block_size``; each
     block is scaled by ``1 / absmax`` (float32 reciprocal, then multiply,
     clamped to [-1, 1]) and every value gets the nearest level
-    (:func:`nearest_code`).  For NF4 and FP4 with float32 input and whole
-    blocks the codes are bit-identical to ``bitsandbytes.functional.quantize_4bit``
-    on CPU (bitsandbytes 0.50.2; in a partial last block it divides by the
-    absmax instead, which can differ within an ulp of a midpoint).  An all-zero
-    block gets absmax 0 and the code of 0.0.
+    (:func:`nearest_code`).  For NF4 and FP4 with float32 input the codes and
+    scales are bit-identical to ``bitsandbytes.functional.quantize_4bit`` on CPU
+    (bitsandbytes 0.50.2), the partial last block included: as there, that block
+    is divided by its absmax (not multiplied by the reciprocal), and its stored
+    absmax is clamped to at least ``float32(1e-38)``, so a tail of zeros stores
+    1e-38 and a tail of values below 1e-38 is scaled by 1e-38, not by its own
+    absmax.  A whole all-zero block stores absmax 0; its values get the code of
+    0.0.  Codebooks of more than 16 levels follow bitsandbytes' 8-bit
+    ``quantize_blockwise`` instead, which stores the partial block's absmax
+    unclamped.
 
     Double quantization (QLoRA): the float32 scales minus their mean (computed
     in float64, rounded to float32; torch's float32 mean can differ by an ulp) are

@@ -154,3 +154,37 @@ def test_boolean_flags_must_be_true_or_false(bad):
         gptq_quantize(w, x, 4, symmetric=bad)
     with pytest.raises(TypeError, match=rf"^act_order must be True or False, got {bad!r}$"):
         gptq_quantize(w, x, 4, act_order=bad)
+
+
+# --------------------------------------------------------------------------- bad input (issue 15)
+
+
+def test_calibration_inputs_near_1e200_give_the_same_result():
+    # the Hessian 2 X^T X / n overflowed and the error said the input held inf or NaN
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=(32, 8)), rng.normal(size=(4, 8))
+    np.testing.assert_array_equal(gptq_quantize(w, x * 1e200, 4).weight, gptq_quantize(w, x, 4).weight)
+    with pytest.raises(ValueError, match="^the Hessian 2 X\\^T X / n of x_calib overflows float64"):
+        hessian(x * 1e200)
+
+
+def test_huge_weights_name_w_not_a_scale_dtype():
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=(32, 8)), rng.normal(size=(4, 8))
+    with pytest.raises(ValueError, match="^w cannot be quantized: a scale .* does not fit float16") as info:
+        gptq_quantize(w * 1e200, x, 4)
+    assert "scale_dtype" not in str(info.value)
+
+
+def test_gptq_result_fields_must_fit_together():
+    from support.quant.gptq import GPTQResult
+
+    rng = np.random.default_rng(0)
+    r = gptq_quantize(rng.normal(size=(4, 8)), rng.normal(size=(32, 8)), 4, group_size=4)
+    np.testing.assert_array_equal(GPTQResult(**vars(r)).dequantize(), r.dequantize())
+    with pytest.raises(ValueError, match=r"^scale has shape \(4, 1\); one per \(row, group\) needs \(4, 2\)"):
+        GPTQResult(**{**vars(r), "scale": r.scale[:, :1]})
+    with pytest.raises(ValueError, match="^order must be a permutation"):
+        GPTQResult(**{**vars(r), "order": np.zeros(8, dtype=int)})
+    with pytest.raises(TypeError, match="^symmetric must be True or False"):
+        GPTQResult(**{**vars(r), "symmetric": "yes"})

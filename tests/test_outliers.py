@@ -200,7 +200,7 @@ def test_awq_argument_checks():
     x, w = _salient_layer()
     with pytest.raises(ValueError, match="n_grid"):
         ol.awq_search(x, w, 4, n_grid=0)
-    with pytest.raises(TypeError, match="n_grid must be a positive integer"):
+    with pytest.raises(TypeError, match="n_grid must be an integer from 1 to 1000"):
         ol.awq_search(x, w, 4, n_grid=2.5)
     # no tokens: the mean of an empty slice was NaN, reported as "x contains NaN"
     with pytest.raises(ValueError, match="at least one token"):
@@ -216,3 +216,47 @@ def test_awq_argument_checks():
     x[:, 5] = 0.0
     with pytest.raises(ValueError, match="non-zero activation"):
         ol.awq_search(x, w, 4)
+
+
+# --------------------------------------------------------------------------- bad input (issue 15)
+
+
+@pytest.mark.parametrize("call, name, why", [
+    (lambda x, w: ol.int8_matmul(x * 1e200, w), "x", "float32"),
+    (lambda x, w: ol.llm_int8_matmul(x, w * 1e200), "w", "float32"),
+    (lambda x, w: ol.awq_search(x, w * 1e200, 4), "w", "float16"),
+])
+def test_huge_inputs_name_the_argument_not_a_scale_dtype_they_do_not_have(call, name, why):
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=(8, 16)), rng.normal(size=(4, 16))
+    with pytest.raises(ValueError, match=f"^{name} cannot be quantized: a scale .* does not fit {why}") as info:
+        call(x, w)
+    assert "scale_dtype" not in str(info.value)
+
+
+def test_result_records_check_their_fields():
+    AWQResult, Int8MatmulResult = ol.AWQResult, ol.Int8MatmulResult
+
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=(8, 16)), rng.normal(size=(4, 16))
+    r = ol.awq_search(x, w, 4)
+    assert AWQResult(**vars(r)).alpha == r.alpha
+    with pytest.raises(ValueError, match="^scales .* must hold one value per column"):
+        AWQResult(**{**vars(r), "scales": r.scales[:3]})
+    with pytest.raises(ValueError, match="^errors .* must hold one value per alpha"):
+        AWQResult(**{**vars(r), "errors": r.errors[:3]})
+    m = ol.llm_int8_matmul(x, w)
+    with pytest.raises(ValueError, match="^outlier_columns must be distinct"):
+        Int8MatmulResult(output=m.output, outlier_columns=np.array([1, 1]))
+    with pytest.raises(TypeError, match="^outlier_columns must hold integers"):
+        Int8MatmulResult(output=m.output, outlier_columns=np.array([1.5]))
+
+
+def test_bfloat16_and_torch_inputs():
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 16)).astype(ml_dtypes.bfloat16).astype(np.float32)
+    w = rng.normal(size=(4, 16)).astype(np.float32)
+    expected = ol.int8_matmul(x, w)
+    np.testing.assert_array_equal(ol.int8_matmul(x.astype(ml_dtypes.bfloat16), torch.from_numpy(w)), expected)

@@ -33,7 +33,7 @@ import numpy as np
 import scipy.linalg
 
 from support.quant import uniform
-from support._validate import flag, integer_in_range, positive_int, positive_number, real_array
+from support._validate import check_fields, flag, integer_in_range, positive_int, positive_number, real_array
 
 __all__ = ["gptq_quantize", "GPTQResult", "hessian"]
 
@@ -67,7 +67,14 @@ def hessian(x_calib: np.ndarray) -> np.ndarray:
            [2., 4.]])
     """
     x = _real_matrix(x_calib, "x_calib", "(n, in)")
-    return 2.0 * (x.T @ x) / x.shape[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        h = 2.0 * (x.T @ x) / x.shape[0]
+    if not np.isfinite(h).all():
+        raise ValueError(
+            f"the Hessian 2 X^T X / n of x_calib overflows float64 (the largest |x_calib| is "
+            f"{np.abs(x).max():.3g}); rescale x_calib (GPTQ's result does not depend on its scale)"
+        )
+    return h
 
 
 def _upper_cholesky_of_inverse(h: np.ndarray, damp: float) -> np.ndarray:
@@ -133,6 +140,25 @@ class GPTQResult:
     bits: int
     symmetric: bool
     group_size: int
+
+    def __post_init__(self) -> None:
+        """Check that the fields fit together (codes of the weight's shape, one scale per group)."""
+        check_fields(self, weight="finite", codes="codes", scale="finite", zero_point="codes",
+                     group_index="codes", order="codes", symmetric="flag", group_size="positive")
+        integer_in_range(self.bits, "bits", MIN_BITS, MAX_BITS)
+        if self.weight.ndim != 2 or self.codes.shape != self.weight.shape:
+            raise ValueError(f"codes {self.codes.shape} and weight {self.weight.shape} must be the same 2-D shape")
+        n_out, n_in = self.weight.shape
+        if n_in % self.group_size:
+            raise ValueError(f"group_size {self.group_size} must divide the {n_in} input columns")
+        groups = (n_out, n_in // self.group_size)
+        for name in ("scale", "zero_point"):
+            if getattr(self, name).shape != groups:
+                raise ValueError(f"{name} has shape {getattr(self, name).shape}; one per (row, group) needs {groups}")
+        if self.group_index.shape != (n_in,) or not ((0 <= self.group_index) & (self.group_index < groups[1])).all():
+            raise ValueError(f"group_index must give each of the {n_in} columns a group in [0, {groups[1]})")
+        if not np.array_equal(np.sort(self.order), np.arange(n_in)):
+            raise ValueError(f"order must be a permutation of the {n_in} input columns")
 
     def dequantize(self) -> np.ndarray:
         """``(codes - zero_point) * scale`` per column's group; equals :attr:`weight`."""
@@ -229,7 +255,8 @@ def gptq_quantize(
     symmetric = flag(symmetric, "symmetric")
     act_order = flag(act_order, "act_order")
 
-    h = hessian(x)
+    _, exponent = np.frexp(np.abs(x).max())
+    h = hessian(np.ldexp(x, -exponent))  # exact rescaling: x near 1e200 would overflow X^T X
     dead = np.diag(h) == 0
     h[dead, dead] = 1.0
     weights[:, dead] = 0.0
@@ -248,9 +275,10 @@ def gptq_quantize(
         for j in range(start, stop):
             g = j // group
             if j % group == 0:
-                s, z = uniform.scale_zero_point(
-                    weights[:, j : j + group], bits, symmetric=symmetric, axis=0
-                )
+                try:
+                    s, z = uniform.scale_zero_point(weights[:, j : j + group], bits, symmetric=symmetric, axis=0)
+                except uniform.ScaleRangeError as exc:  # gptq_quantize has no scale_dtype to widen
+                    raise exc.reworded("w", weights, "GPTQ stores its scales in float16") from None
                 scale[:, g], zero_point[:, g] = s[:, 0], z[:, 0]
             column = weights[:, j]
             codes[:, j] = uniform.quantize_with(

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from support.quant import uniform
-from support._validate import flag, positive_int, positive_number, real_array
+from support._validate import check_fields, flag, integer_in_range, one_of, positive_int, positive_number, real_array
 
 __all__ = [
     "smoothquant_scales",
@@ -40,6 +40,9 @@ __all__ = [
     "awq_search",
     "AWQResult",
 ]
+
+#: Most grid points :func:`awq_search` tries (the reference uses 20).
+MAX_GRID = 1000
 
 
 # --------------------------------------------------------------------------- checks
@@ -168,8 +171,13 @@ def _int8_product(x: np.ndarray, w: np.ndarray, per_vector: bool) -> np.ndarray:
     if out.size == 0 or x.shape[1] == 0:
         return out
     axis = 0 if per_vector else None
-    qx = uniform.quantize(x, 8, axis=axis, scale_dtype="float32")
-    qw = uniform.quantize(w, 8, axis=axis, scale_dtype="float32")
+    quantized = []
+    for name, values in (("x", x), ("w", w)):
+        try:
+            quantized.append(uniform.quantize(values, 8, axis=axis, scale_dtype="float32"))
+        except uniform.ScaleRangeError as exc:  # this function has no scale_dtype to widen
+            raise exc.reworded(name, values, "int8 operands have float32 scales here") from None
+    qx, qw = quantized
     # The codes are integers; float64 sums of int8 products are exact (below 2**53).
     acc = qx.codes.astype(np.float64) @ qw.codes.astype(np.float64).T
     return acc * qx.scale * qw.scale.T
@@ -201,8 +209,7 @@ def int8_matmul(x: np.ndarray, w: np.ndarray, *, granularity: str = "vector") ->
     array([[1.4921]])
     """
     xa, wa = _check_layer(x, w)
-    if granularity not in ("vector", "tensor"):
-        raise ValueError(f"granularity must be 'vector' or 'tensor', got {granularity!r}")
+    granularity = one_of(granularity, "granularity", ("vector", "tensor"))
     return _int8_product(xa, wa, per_vector=granularity == "vector")
 
 
@@ -220,6 +227,15 @@ class Int8MatmulResult:
 
     output: np.ndarray
     outlier_columns: np.ndarray
+
+    def __post_init__(self) -> None:
+        """Check the fields: a 2-D output and distinct, non-negative column indices."""
+        check_fields(self, output="array", outlier_columns="codes")
+        if self.output.ndim != 2:
+            raise ValueError(f"output must be 2-D (tokens, out), got shape {self.output.shape}")
+        columns = self.outlier_columns
+        if columns.ndim != 1 or (columns < 0).any() or np.unique(columns).size != columns.size:
+            raise ValueError(f"outlier_columns must be distinct column indices >= 0, got {columns}")
 
 
 def llm_int8_matmul(x: np.ndarray, w: np.ndarray, threshold: float = 6.0) -> Int8MatmulResult:
@@ -287,6 +303,18 @@ class AWQResult:
     alphas: np.ndarray
     errors: np.ndarray
 
+    def __post_init__(self) -> None:
+        """Check that the fields fit together (one scale per input column, one error per alpha)."""
+        check_fields(self, alpha="number", scales="finite", weight="finite", alphas="finite", errors="array")
+        if self.weight.ndim != 2 or self.scales.shape != self.weight.shape[1:]:
+            raise ValueError(f"scales {self.scales.shape} must hold one value per column of weight {self.weight.shape}")
+        if not (self.scales > 0).all():
+            raise ValueError("scales must be positive")
+        if self.alphas.ndim != 1 or self.errors.shape != self.alphas.shape:
+            raise ValueError(f"errors {self.errors.shape} must hold one value per alpha {self.alphas.shape}")
+        if not 0 <= self.alpha <= 1:
+            raise ValueError(f"alpha must lie in [0, 1], got {self.alpha}")
+
 
 def _group_fake_quantize(w: np.ndarray, bits: int, group_size: int | None, symmetric: bool) -> np.ndarray:
     """Round-to-nearest of ``w`` (out, in): per output row, in groups of input columns.
@@ -294,9 +322,12 @@ def _group_fake_quantize(w: np.ndarray, bits: int, group_size: int | None, symme
     As the reference's ``w.reshape(-1, q_group_size)``: groups run along the last
     axis (``in``); without ``group_size`` one scale per output row.
     """
-    if group_size is None:
-        return uniform.fake_quantize(w, bits, axis=0, symmetric=symmetric)
-    return uniform.fake_quantize(w, bits, axis=1, group_size=group_size, symmetric=symmetric)
+    try:
+        if group_size is None:
+            return uniform.fake_quantize(w, bits, axis=0, symmetric=symmetric)
+        return uniform.fake_quantize(w, bits, axis=1, group_size=group_size, symmetric=symmetric)
+    except uniform.ScaleRangeError as exc:  # awq_search has no scale_dtype to widen
+        raise exc.reworded("w", w, "AWQ stores its group scales in float16") from None
 
 
 def awq_search(
@@ -352,7 +383,7 @@ def awq_search(
             "awq_search needs at least one token and one feature in x and one output row in w, "
             f"got shapes {xa.shape} and {wa.shape}"
         )
-    n_grid = positive_int(n_grid, "n_grid")
+    n_grid = integer_in_range(n_grid, "n_grid", 1, MAX_GRID, why="exponents tried")
     symmetric = flag(symmetric, "symmetric")
     group_size = positive_int(group_size, "group_size", allow_none=True)
     if group_size is not None and wa.shape[1] % group_size != 0:

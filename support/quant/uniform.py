@@ -73,6 +73,7 @@ from support._validate import (
 )
 
 __all__ = [
+    "ScaleRangeError",
     "UniformQuantized",
     "integer_range",
     "scale_zero_point",
@@ -187,16 +188,36 @@ def _round_scale(scale: np.ndarray, scale_dtype: str) -> np.ndarray:
         with np.errstate(over="ignore"):
             rounded = scale.astype(scale_dtype).astype(np.float64)
     if not np.isfinite(rounded).all():
-        raise ValueError(
+        raise ScaleRangeError(
             f"a scale ({scale.max():.3g}) overflows {scale_dtype}; use a wider scale_dtype "
-            "(e.g. 'float32')"
-        )
+            "(e.g. 'float32')", scale_dtype, float(scale.max()))
     if np.any(rounded <= 0):
-        raise ValueError(
+        raise ScaleRangeError(
             f"a scale ({scale.min():.3g}) underflows to 0 in {scale_dtype}; use a wider "
-            "scale_dtype (e.g. 'float32')"
-        )
+            "scale_dtype (e.g. 'float32')", scale_dtype, float(scale.min()))
     return rounded
+
+
+class ScaleRangeError(ValueError):
+    """A scale that does not fit ``scale_dtype``: the values are too large or too small for it.
+
+    A function that fixes ``scale_dtype`` itself (GPTQ, LLM.int8) catches it and says
+    which of *its* arguments is out of range (see :meth:`reworded`).
+    """
+
+    def __init__(self, message: str, scale_dtype: str, scale: float) -> None:
+        super().__init__(message)
+        self.scale_dtype, self.scale = scale_dtype, scale
+
+    def reworded(self, name: str, values: np.ndarray, why: str) -> ValueError:
+        """The error for a caller whose argument ``name`` holds ``values``; ``why`` says where
+        the scale type comes from (e.g. "LLM.int8 stores its scales in float32")."""
+        finite = np.abs(values[np.isfinite(values)])
+        peak = float(finite.max()) if finite.size else 0.0
+        return ValueError(
+            f"{name} cannot be quantized: a scale ({self.scale:.3g}) does not fit {self.scale_dtype} "
+            f"({why}); the largest |{name}| is {peak:.3g}; rescale {name} first"
+        )
 
 
 # --------------------------------------------------------------------------- rows

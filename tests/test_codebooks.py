@@ -471,3 +471,40 @@ def test_docstring_examples():
 
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+# --------------------------------------------------------------------------- bad input (issue 15)
+
+
+def test_blockwise_quantized_fields_must_fit_together():
+    from support.quant.codebooks import NF4, BlockwiseQuantized, quantize_blockwise
+
+    q = quantize_blockwise(np.linspace(-1.0, 1.0, 128).reshape(2, 64), NF4, block_size=64)
+    fields = dict(vars(q))
+    np.testing.assert_array_equal(BlockwiseQuantized(**fields).dequantize(), q.dequantize())
+    with pytest.raises(ValueError, match=r"^codes has shape \(1, 64\), but shape is \(2, 64\)"):
+        BlockwiseQuantized(**{**fields, "codes": q.codes[:1]})
+    with pytest.raises(ValueError, match=r"^absmax has shape \(1,\); 128 values in blocks of 64 need \(2,\)"):
+        BlockwiseQuantized(**{**fields, "absmax": q.absmax[:1]})
+    with pytest.raises(ValueError, match=r"^codes must index the codebook"):
+        BlockwiseQuantized(**{**fields, "codes": q.codes + 16})
+
+
+def test_lloyd_max_result_fields_must_fit_together():
+    from support.quant.codebooks import LloydMaxResult, kmeans_codebook
+
+    r = kmeans_codebook(np.random.default_rng(0).normal(size=1000), 2)
+    assert LloydMaxResult(**vars(r)).mse == r.mse
+    with pytest.raises(ValueError, match="^thresholds has shape"):
+        LloydMaxResult(**{**vars(r), "thresholds": r.thresholds[:1]})
+    with pytest.raises(TypeError, match="^converged must be True or False"):
+        LloydMaxResult(**{**vars(r), "converged": "yes"})
+
+
+def test_nearest_code_refuses_booleans_and_takes_tensors():
+    torch = pytest.importorskip("torch")
+    from support.quant.codebooks import nearest_code
+
+    with pytest.raises(TypeError, match="^x must hold real numbers"):
+        nearest_code(np.array([True, False]), [-1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(nearest_code(torch.tensor([-0.6, 0.5]), [-1.0, 0.0, 1.0]), [0, 1])

@@ -39,7 +39,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from support.numbers import formats
-from support._validate import flag, integer_in_range, positive_int, positive_number, real_array
+from support._validate import as_numpy, check_fields, flag, integer_in_range, positive_int, positive_number, real_array
 
 __all__ = [
     "NF4",
@@ -238,12 +238,10 @@ def nearest_code(x: ArrayLike, codebook: ArrayLike) -> np.ndarray:
     array([0, 1, 2], dtype=uint8)
     """
     cb = _check_codebook(codebook)
-    values = np.asarray(x)
-    if values.dtype.kind not in "biuf" and values.dtype.name not in formats.FORMATS:
-        raise TypeError(
-            f"x must hold real numbers (integers, floats or an ml_dtypes float), got dtype {values.dtype}"
-        )
-    if values.dtype.kind not in "biu" and np.isnan(values).any():
+    values = as_numpy(x, "x")  # the input policy: ml_dtypes arrays become float32 exactly, torch tensors too
+    if values.dtype.kind not in "iuf":
+        raise TypeError(f"x must hold real numbers (integers or floats), got dtype {values.dtype}")
+    if values.dtype.kind not in "iu" and np.isnan(values).any():
         raise ValueError("x contains NaN; a NaN has no nearest level")
     if not np.issubdtype(cb.dtype, np.floating):
         cb = cb.astype(np.float64)
@@ -338,6 +336,25 @@ class BlockwiseQuantized:
     shape: tuple[int, ...]
     absmax_quantized: BlockwiseQuantized | None = None
     absmax_offset: float | None = None
+
+    def __post_init__(self) -> None:
+        """Check that the fields fit together (codes of ``shape``, one absmax per block, codes in the codebook)."""
+        check_fields(self, codes="codes", absmax="finite", codebook="finite", block_size="positive",
+                     shape="shape", absmax_offset="number?")
+        if self.codes.shape != self.shape:
+            raise ValueError(f"codes has shape {self.codes.shape}, but shape is {self.shape}; they must be equal")
+        n_blocks = -(-self.codes.size // self.block_size)
+        if self.absmax.shape != (n_blocks,):
+            raise ValueError(
+                f"absmax has shape {self.absmax.shape}; {self.codes.size} values in blocks of "
+                f"{self.block_size} need ({n_blocks},)"
+            )
+        if self.codebook.ndim != 1 or self.codebook.size == 0:
+            raise ValueError(f"codebook must be a non-empty 1-D array, got shape {self.codebook.shape}")
+        if self.codes.size and (self.codes.min() < 0 or self.codes.max() >= self.codebook.size):
+            raise ValueError(f"codes must index the codebook: integers in [0, {self.codebook.size - 1}]")
+        if self.absmax_quantized is not None and not isinstance(self.absmax_quantized, BlockwiseQuantized):
+            raise TypeError(f"absmax_quantized must be a BlockwiseQuantized or None, got {self.absmax_quantized!r}")
 
     @property
     def code_bits(self) -> int:
@@ -489,7 +506,7 @@ def pack_4bit(codes: ArrayLike) -> np.ndarray:
     """
     from support.numbers.integers import pack
 
-    flat = np.asarray(codes).ravel()
+    flat = as_numpy(codes, "codes").ravel()
     if flat.size % 2:
         raise ValueError(f"pack_4bit needs an even number of codes, got {flat.size}; pad first")
     return pack(flat, 4, first="high")
@@ -505,7 +522,7 @@ def unpack_4bit(packed: ArrayLike, count: int | None = None) -> np.ndarray:
     """
     from support.numbers.integers import unpack
 
-    flat = np.asarray(packed).ravel()
+    flat = as_numpy(packed, "packed").ravel()
     return unpack(flat, 4, count, first="high")
 
 
@@ -595,6 +612,20 @@ class LloydMaxResult:
     mse: float
     iterations: int
     converged: bool
+
+    def __post_init__(self) -> None:
+        """Check that the fields fit together (sorted levels, one threshold between two levels)."""
+        check_fields(self, levels="finite", thresholds="finite", mse="number", iterations="count",
+                     converged="flag")
+        if self.levels.ndim != 1 or self.levels.size == 0 or (np.diff(self.levels) < 0).any():
+            raise ValueError(f"levels must be a non-empty sorted 1-D array, got {self.levels}")
+        if self.thresholds.shape != (self.levels.size - 1,):
+            raise ValueError(
+                f"thresholds has shape {self.thresholds.shape}; {self.levels.size} levels need "
+                f"({self.levels.size - 1},), one between two neighbours"
+            )
+        if not self.mse >= 0:
+            raise ValueError(f"mse must be >= 0, got {self.mse}")
 
 
 def _normal_cell_moments(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -133,7 +133,7 @@ def test_random_rotation_argument_checks():
         rot.random_orthogonal(4, rng=None)
     with pytest.raises(TypeError, match="integer"):
         rot.random_signs(4.0, rng=0)
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="^n must be an integer from 1 to 16384"):
         rot.random_orthogonal(0, rng=0)
     with pytest.raises(ValueError, match="non-negative"):
         rot.random_signs(4, rng=-1)
@@ -143,3 +143,20 @@ def test_random_rotation_argument_checks():
         rot.hadamard_rotate(np.ones(8), np.ones(4))
     with pytest.raises(ValueError, match=r"\+1 and -1"):
         rot.hadamard_rotate(np.ones(4), np.array([1.0, 2.0, 1.0, 1.0]))
+
+
+# --------------------------------------------------------------------------- bad input (issue 15)
+
+
+@pytest.mark.parametrize("make", [rot.random_orthogonal, rot.random_signs, rot.random_hadamard])
+def test_absurd_sizes_are_refused_by_name(make):
+    # numpy said "Maximum allowed dimension exceeded"
+    with pytest.raises(ValueError, match="^n must be an integer from 1 to"):
+        make(10**30, rng=0)
+
+
+def test_fwht_names_x_and_takes_tensors():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError, match="^the length of axis 0 of x must be a power of two"):
+        rot.fwht(np.ones(3))
+    np.testing.assert_array_equal(rot.fwht(torch.tensor([1.0, 0.0])), rot.fwht(np.array([1.0, 0.0], np.float32)))

@@ -23,7 +23,7 @@ import numbers
 
 import numpy as np
 
-from support._validate import flag, normalize_axis, positive_int, real_array
+from support._validate import flag, integer_in_range, normalize_axis, positive_int, real_array
 
 __all__ = [
     "fwht",
@@ -33,6 +33,11 @@ __all__ = [
     "random_hadamard",
     "hadamard_rotate",
 ]
+
+#: Largest order of the matrices built here (16384 x 16384 float64 is 2 GiB).
+MAX_MATRIX_ORDER = 1 << 14
+#: Longest vector of random signs.
+MAX_VECTOR_LENGTH = 1 << 30
 
 
 # --------------------------------------------------------------------------- checks
@@ -102,7 +107,7 @@ def fwht(x: np.ndarray, axis: int = -1) -> np.ndarray:
         raise ValueError("x must have at least one dimension to transform")
     axis = normalize_axis(axis, arr.ndim)
     n = arr.shape[axis]
-    _check_power_of_two(n, f"the length of axis {axis}")
+    _check_power_of_two(n, f"the length of axis {axis} of x")
 
     y = np.moveaxis(arr, axis, -1)
     lead = y.shape[:-1]
@@ -133,7 +138,7 @@ def hadamard_matrix(n: int) -> np.ndarray:
     array([[ 1.,  1.],
            [ 1., -1.]])
     """
-    n = positive_int(n, "n")
+    n = integer_in_range(n, "n", 1, MAX_MATRIX_ORDER, why="an n x n float64 matrix")
     _check_power_of_two(n, "n")
     return fwht(np.eye(n), axis=0)
 
@@ -161,7 +166,7 @@ def random_orthogonal(n: int, rng: np.random.Generator | int) -> np.ndarray:
     >>> np.allclose(q @ q.T, np.eye(4))
     True
     """
-    n = positive_int(n, "n")
+    n = integer_in_range(n, "n", 1, MAX_MATRIX_ORDER, why="an n x n float64 matrix")
     gen = _generator(rng)
     q, r = np.linalg.qr(gen.standard_normal((n, n)))
     signs = np.sign(np.diag(r))
@@ -178,7 +183,7 @@ def random_signs(n: int, rng: np.random.Generator | int) -> np.ndarray:
     >>> sorted(set(s.tolist())) in ([-1.0, 1.0], [-1.0], [1.0])
     True
     """
-    n = positive_int(n, "n")
+    n = integer_in_range(n, "n", 1, MAX_VECTOR_LENGTH)
     gen = _generator(rng)
     return np.where(gen.integers(0, 2, size=n) == 1, 1.0, -1.0)
 
@@ -204,7 +209,7 @@ def random_hadamard(n: int, rng: np.random.Generator | int) -> np.ndarray:
     >>> np.allclose(q @ q.T, np.eye(8)), np.allclose(np.abs(q), 8 ** -0.5)
     (True, True)
     """
-    n = positive_int(n, "n")
+    n = integer_in_range(n, "n", 1, MAX_MATRIX_ORDER, why="an n x n float64 matrix")
     _check_power_of_two(n, "n")
     return hadamard_matrix(n) * random_signs(n, rng)
 

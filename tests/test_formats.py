@@ -614,3 +614,130 @@ def test_torch_bfloat16_and_ragged_inputs():
         round_to([[1.0], [2.0, 3.0]], "float8_e4m3fn")
     with pytest.raises(TypeError, match="^codes must be an array of real numbers; could not make an array"):
         decode([[1], [2, 3]], "float8_e4m3fn")
+
+
+# --------------------------------------------------------------------------------------
+# Fast paths (issue 9): every input distribution, look-up tables, one-number calls
+# --------------------------------------------------------------------------------------
+
+FAST = ["bfloat16", "float16", "float8_e4m3fn", "float8_e4m3", "float8_e5m2", "float8_e4m3fnuz",
+        "float8_e5m2fnuz", "float8_e4m3b11fnuz", "float8_e3m4", "float8_e8m0fnu", "float6_e2m3fn",
+        "float6_e3m2fn", "float4_e2m1fn"]
+DETERMINISTIC = [m for m in MODES if m != "stochastic"]
+
+
+def distributions(fmt: FloatFormat, n: int = 100_000, seed: int = 0) -> dict[str, np.ndarray]:
+    """The float32 inputs of benchmarks/bench_formats.py (its float64 column is tested below)."""
+    rng = np.random.default_rng(seed)
+    normal = rng.standard_normal(n).astype(np.float32)
+    nan_inf = np.where(rng.random(n) < 0.5, np.nan, np.inf) * np.sign(normal)
+    return {
+        "normal": normal,
+        "saturating": normal * np.float32(10),
+        "overflowing": normal * np.float32(1e4),
+        "nan_inf": np.where(rng.random(n) < 0.5, nan_inf, normal).astype(np.float32),
+        "subnormal": rng.uniform(-fmt.min_normal, fmt.min_normal, n).astype(np.float32),
+        "zeros": np.zeros(n, np.float32),
+        "negative_zeros": np.full(n, -0.0, np.float32),
+        "one_value": np.full(n, 1.0625, np.float32),  # a tie, repeated: the constant-block path
+    }
+
+
+def assert_same_bits(ours: np.ndarray, reference: np.ndarray, x: np.ndarray) -> None:
+    assert ours.dtype == reference.dtype and ours.shape == reference.shape
+    unsigned = f"u{ours.dtype.itemsize}"  # codes (uint8...) or float bits
+    mismatch = np.flatnonzero(ours.view(unsigned) != reference.view(unsigned))
+    assert mismatch.size == 0, f"differ at {x.ravel()[mismatch[:5]]}: {ours.ravel()[mismatch[:5]]} vs {reference.ravel()[mismatch[:5]]}"
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_every_distribution_matches_ml_dtypes(name):
+    fmt = FORMATS[name]
+    for label, x in distributions(fmt).items():
+        x = x.reshape(-1, 50)  # shapes survive the blocked paths
+        codes, values = reference_cast(x, fmt)
+        assert_same_bits(encode(x, fmt), codes, x)
+        assert_same_bits(round_to(x, fmt), values, x)
+        decoded = decode(codes, fmt)
+        reference = quiet(codes.view(fmt.numpy_dtype).astype, np.float64)
+        same = (decoded == reference) | (np.isnan(decoded) & np.isnan(reference))
+        assert same.all() and np.array_equal(np.signbit(decoded), np.signbit(reference)), label
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_float64_inputs_are_rounded_once_on_every_path(name):
+    # ml_dtypes rounds float64 through float32; the table and round-to-odd paths must not
+    fmt = FORMATS[name]
+    rng = np.random.default_rng(1)
+    x = np.concatenate([
+        rng.standard_normal(50_000) * rng.choice([1e-45, 1e-40, 1e-6, 1.0, 1e4, 1e39, 1e300], 50_000),
+        rng.integers(0, 2**64, 50_000, dtype=np.uint64).view(np.float64),
+        (F.all_values(fmt)[:-1] + F.all_values(fmt)[1:]) / 2 * (1 + 2.0**-40) if fmt.bits <= 16 else [1.0],
+    ])
+    for mode in ("nearest_even", "nearest_away", "toward_zero"):
+        for to_codes in (False, True):
+            ours = F._convert(x, fmt, mode, False, None, to_codes)
+            reference = quiet(F._convert_exactly, x, fmt, mode, False, None, to_codes)
+            assert_same_bits(ours, reference, x)
+
+
+@pytest.mark.parametrize("name", [name for name in FORMATS if FORMATS[name].bits <= 8])
+def test_look_up_tables_equal_the_kernel_on_random_bits(name):
+    fmt = FORMATS[name]
+    rng = np.random.default_rng(2)
+    for uint, float_type in ((np.uint32, np.float32), (np.uint64, np.float64)):
+        x = rng.integers(0, np.iinfo(uint).max, 100_000, dtype=uint, endpoint=True).view(float_type)
+        edges = quiet(np.concatenate, [F32_SPECIALS, with_neighbours(boundaries(fmt))])
+        x = np.concatenate([x, quiet(edges.astype, float_type)])
+        for mode in DETERMINISTIC:
+            for saturate in (False, True):
+                for to_codes in (False, True):
+                    ours = F._convert_by_table(x, fmt, mode, saturate, to_codes)
+                    reference = quiet(F._convert_exactly, x, fmt, mode, saturate, None, to_codes)
+                    assert_same_bits(ours, reference, x)
+
+
+def one_number_inputs() -> list:
+    rng = np.random.default_rng(3)
+    scales = rng.choice([1e-40, 1e-9, 1e-5, 1e-3, 1.0, 10.0, 300.0, 1e5, 1e38, 1e300], 200)
+    values = list(rng.standard_normal(200) * scales) + list(np.arange(-70, 71) / 8)
+    values += [0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, 1 + 2**-4 + 2**-40, 464.0, -464.0, 2.0**-127,
+               0.75 * 2.0**-126, 65519.99, 65520.0, 1.5 * 2.0**-24, 5e-324, 3.4e38, 1e308]
+    return [float(v) for v in values] + [1, -3, 7, 2**53, np.float32(0.1), np.float16(-2.5), np.float64(1e-3)]
+
+
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_one_number_equals_the_array_path(name):
+    fmt = FORMATS[name]
+    for mode in DETERMINISTIC:
+        for saturate in (False, True):
+            for x in one_number_inputs():
+                array = np.array([x])
+                value = round_to(x, fmt, mode=mode, saturate=saturate)
+                code = encode(x, fmt, mode=mode, saturate=saturate)
+                assert type(value) is float and type(code) is int
+                expected = round_to(array, fmt, mode=mode, saturate=saturate)[0]
+                assert np.array_equal(np.float64(value), np.float64(expected), equal_nan=True), (x, mode)
+                assert np.signbit(value) == np.signbit(expected), (x, mode)
+                assert code == int(encode(array, fmt, mode=mode, saturate=saturate)[0]), (x, mode)
+    codes = range(fmt.num_codes) if fmt.bits <= 16 else [0, 1, fmt._sign_bit, fmt._max_code, 2**fmt.bits - 1]
+    for c in codes:
+        value, expected = decode(c, fmt), decode(np.array([c], np.uint64), fmt)[0]
+        assert type(value) is float
+        assert bits_of(np.float64(value)) == bits_of(expected), c  # NaN payloads included
+
+
+def test_one_number_is_fast():
+    # a student's loop: a few microseconds a call, not the array machinery (generous bound)
+    import time
+
+    for name in ("float8_e4m3fn", "bfloat16", "float4_e2m1fn"):
+        round_to(0.3, name), encode(0.3, name), decode(3, name)  # build the tables first
+        for function, arg in ((round_to, 0.3), (encode, 0.3), (decode, 3)):
+            best = float("inf")
+            for _ in range(5):
+                start = time.perf_counter()
+                for _ in range(200):
+                    function(arg, name)
+                best = min(best, (time.perf_counter() - start) / 200)
+            assert best < 50e-6, (name, function.__name__, best)

@@ -1275,9 +1275,10 @@ def decode(codes: Any, fmt: str | FloatFormat) -> Any:
 @functools.lru_cache(maxsize=None)
 def _codes_are_top_bits(fmt: FloatFormat) -> bool:
     """Whether ``code << (32 - bits)`` are the float32 bits of the code's value (bfloat16)."""
+    if not (_fits_float32(fmt) and fmt.signed and fmt.nan == "ieee" and fmt.emax == _L32.bias):
+        return False
     plan = _plan(fmt, _L32)
-    return (plan.uniform and plan.code_offset == 0 and fmt.bits + plan.s0 == 32 and fmt.signed
-            and fmt.nan == "ieee" and fmt.emax == _L32.bias and _fits_float32(fmt))
+    return plan.uniform and plan.code_offset == 0 and fmt.bits + plan.s0 == 32
 
 
 def _decode_by_shift(codes: np.ndarray, fmt: FloatFormat) -> np.ndarray:

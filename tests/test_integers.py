@@ -829,7 +829,7 @@ def test_hexdump_text():
         (lambda: to_bytes(1.0, "not a dtype"), TypeError, r"dtype must be a numpy dtype"),
         (lambda: hexdump(1.0), TypeError, r"numpy array or bytes, got float.*np\.float32"),
         (lambda: hexdump(np.array([object()])), TypeError, r"object array"),
-        (lambda: hexdump(b"x", width=0), ValueError, r"width must be at least 1"),
+        (lambda: hexdump(b"x", width=0), ValueError, r"width must be from 1 to 1024"),
     ],
 )
 def test_byte_order_bad_arguments(call, error, match):
@@ -944,3 +944,22 @@ def test_fraction_digits_bounds_n_instead_of_running_for_ever():
     assert fraction_digits(0.375, 6) == "011000"
     assert len(fraction_digits(2.0**-1074, 1074)) == 1074 <= MAX_FRACTION_DIGITS
     assert fraction_digits(2.0**-1074, 1074).endswith("01")
+
+
+def test_errors_name_the_argument():
+    from support.numbers import integers as I
+
+    cases = [
+        (lambda: I.sign_extend(-1, 4, 8), ValueError, "^sign_extend: code: 1 value"),
+        (lambda: I.sign_extend(True, 4, 8), TypeError, "^code must be integers"),
+        (lambda: I.from_base("12", 2), ValueError, "^s='12'"),
+        (lambda: I.from_twos_complement("12"), ValueError, "^bits_str='12'"),
+        (lambda: I.to_twos_complement(10**30, 8), ValueError, "^n=10+ does not fit"),
+        (lambda: I.mul([1, 2, 3], [1, 2], 8), ValueError, r"^mul: a of shape \(3,\) and b of shape \(2,\)"),
+        (lambda: I.to_bytes(1.0, None), TypeError, "^dtype must be a numpy dtype"),
+        (lambda: I.hexdump(b"x", width=10**30), ValueError, "^width must be from 1 to 1024"),
+        (lambda: I.fraction_digits(float("nan"), 4), ValueError, "q must satisfy 0 <= q < 1, got nan"),
+    ]
+    for call, error, message in cases:
+        with pytest.raises(error, match=message):
+            call()

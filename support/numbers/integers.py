@@ -89,7 +89,7 @@ from typing import Any, Callable
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from support._validate import as_numpy
+from support._validate import as_numpy, check_fields
 
 __all__ = [
     "to_base",
@@ -369,6 +369,8 @@ def fraction_digits(q: "Fraction | float | int", n: int, base: int = 2) -> str:
 
     if isinstance(q, bool) or not isinstance(q, (int, float, Fraction)):
         raise TypeError(f"fraction_digits: q must be a Fraction, float or int, got {type(q).__name__}")
+    if isinstance(q, float) and not math.isfinite(q):
+        raise ValueError(f"fraction_digits: q must satisfy 0 <= q < 1, got {q!r}")
     r = Fraction(q)
     if not 0 <= r < 1:
         raise ValueError(f"fraction_digits: q must satisfy 0 <= q < 1, got {q!r}; split off the integer part first")
@@ -438,7 +440,7 @@ def from_base(s: str, base: int) -> int:
     for char in digits:
         if not _is_digit(char, base):
             raise ValueError(
-                f"{s!r}: {char!r} is not a digit in base {base} "
+                f"s={s!r}: {char!r} is not a digit in base {base} "
                 f"(allowed: {_digit_range(base)}, with underscores or spaces between digits)"
             )
     return sign * int(digits, base)
@@ -473,6 +475,10 @@ class PositionalTerm:
     position: int
     weight: int
 
+    def __post_init__(self) -> None:
+        """Check the fields: integers, ``digit >= 0``, ``position >= 0``, ``weight >= 1``."""
+        check_fields(self, digit="count", position="count", weight="positive")
+
     @property
     def contribution(self) -> int:
         """``digit * weight``, what this digit adds to the number."""
@@ -496,6 +502,18 @@ class PositionalBreakdown:
     value: int
     base: int
     terms: tuple[PositionalTerm, ...]
+
+    def __post_init__(self) -> None:
+        """Check that the terms are the digits of ``value`` in ``base``, most significant first."""
+        check_fields(self, value="count", base="positive")
+        _check_base(self.base)
+        if not isinstance(self.terms, tuple) or not all(isinstance(t, PositionalTerm) for t in self.terms):
+            raise TypeError(f"terms must be a tuple of PositionalTerm, got {self.terms!r}")
+        top = len(self.terms) - 1
+        fits = all(t.position == top - i and t.weight == self.base**t.position and t.digit < self.base
+                   for i, t in enumerate(self.terms))
+        if not (fits and self.terms and sum(t.contribution for t in self.terms) == self.value):
+            raise ValueError(f"terms must be the digits of value={self.value} in base {self.base}, most significant first")
 
     @property
     def digits(self) -> str:
@@ -616,7 +634,7 @@ def to_twos_complement(n: int, bits: int) -> str:
     low, high = int_range(bits)
     if not low <= n <= high:
         raise ValueError(
-            f"{n} does not fit in {bits}-bit two's complement, whose range is [{low}, {high}]"
+            f"n={n} does not fit in {bits}-bit two's complement, whose range is [{low}, {high}]"
         )
     return format(n % (1 << bits), f"0{bits}b")
 
@@ -651,7 +669,7 @@ def from_twos_complement(bits_str: str) -> int:
     digits = text.replace("_", "").replace(" ", "")
     if not digits or set(digits) - {"0", "1"}:
         raise ValueError(
-            f"{bits_str!r} is not a bit string: use only 0 and 1 (spaces, underscores "
+            f"bits_str={bits_str!r} is not a bit string: use only 0 and 1 (spaces, underscores "
             "and a 0b prefix are allowed)"
         )
     if len(digits) > MAX_BITS:
@@ -685,6 +703,19 @@ class TwosComplementSteps:
     magnitude: str
     flipped: str
     result: str
+
+    def __post_init__(self) -> None:
+        """Check that the three bit strings are the recipe's steps for ``value`` in ``bits`` bits."""
+        check_fields(self, value="int", bits="positive", magnitude="text", flipped="text", result="text")
+        if not -(2 ** (self.bits - 1)) <= self.value < 0:
+            raise ValueError(f"value must be a negative number that fits {self.bits} bits, got {self.value}")
+        magnitude = format(-self.value, f"0{self.bits}b")
+        steps = {"magnitude": magnitude, "flipped": magnitude.translate(str.maketrans("01", "10")),
+                 "result": format(2**self.bits + self.value, f"0{self.bits}b")}
+        for name, expected in steps.items():
+            if getattr(self, name) != expected:
+                raise ValueError(f"{name} must be {expected!r} for value={self.value} in {self.bits} bits, "
+                                 f"got {getattr(self, name)!r}")
 
     def __str__(self) -> str:
         label = f"|{self.value}| = {-self.value}"
@@ -741,7 +772,7 @@ def twos_complement_steps(n: int, bits: int) -> TwosComplementSteps:
         )
     if n < low:
         raise ValueError(
-            f"{n} does not fit in {bits}-bit two's complement, whose smallest value is {low}"
+            f"n={n} does not fit in {bits}-bit two's complement, whose smallest value is {low}"
         )
     mask = (1 << bits) - 1
     flipped = ~(-n) & mask
@@ -873,7 +904,9 @@ def sign_extend(code: ArrayLike, from_bits: int, to_bits: int) -> Any:
             f"sign_extend widens: to_bits must be >= from_bits, got from_bits={from_bits}, "
             f"to_bits={to_bits}; use wrap() to drop high bits"
         )
-    values = decode_twos(code, from_bits)
+    codes = _as_int_array(code, "code")
+    _require_in_range(codes, 0, 2**from_bits - 1, f"{from_bits}-bit codes", "sign_extend: code")
+    values = decode_twos(codes, from_bits)
     return encode_twos(values, to_bits)
 
 
@@ -981,7 +1014,10 @@ def _binary_op(
     _require_in_range(y, low, high, _describe(bits, signed), f"{name}: operand b")
     # Exact in 64 bits: the operands have at most 32 bits.
     wide = np.int64 if signed else np.uint64
-    x, y = np.broadcast_arrays(x.astype(wide), y.astype(wide))
+    try:
+        x, y = np.broadcast_arrays(x.astype(wide), y.astype(wide))
+    except ValueError:
+        raise ValueError(f"{name}: a of shape {x.shape} and b of shape {y.shape} do not broadcast together") from None
     exact = np.add(x, y) if name == "add" else np.multiply(x, y)
 
     def explain(i: int) -> str:
@@ -1477,6 +1513,8 @@ def to_bytes(x: ArrayLike, dtype: DTypeLike, byteorder: str = "little") -> bytes
     ('fe ff', '00 01 00 02')
     """
     try:
+        if dtype is None:  # np.dtype(None) is float64
+            raise TypeError
         dt = np.dtype(dtype)
     except TypeError as error:
         raise TypeError(f"dtype must be a numpy dtype such as np.float32, got {dtype!r}") from error
@@ -1509,7 +1547,7 @@ def _raw_bytes(data: Any) -> bytes:
             raise TypeError("hexdump cannot show an object array: its memory holds pointers")
         return np.ascontiguousarray(data).tobytes()
     raise TypeError(
-        f"hexdump shows the memory of a numpy array or bytes, got {type(data).__name__}; "
+        f"hexdump: data must be a numpy array or bytes, got {type(data).__name__}; "
         "for a Python number choose its type first, e.g. hexdump(np.float32(1.0)) "
         "or to_bytes(1.0, np.float32)"
     )
@@ -1546,8 +1584,8 @@ def hexdump(
     00000002: 21     !
     """
     width = _check_int(width, "width")
-    if width < 1:
-        raise ValueError(f"width must be at least 1 byte per line, got {width}")
+    if not 1 <= width <= 1024:
+        raise ValueError(f"width must be from 1 to 1024 bytes per line, got {width}")
     raw = _raw_bytes(data)
     lines = []
     for offset in range(0, len(raw), width):

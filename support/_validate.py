@@ -368,11 +368,18 @@ def _ml_dtypes_kind(dtype: np.dtype) -> str:
         return "i" if ml_dtypes.iinfo(dtype).min < 0 else "u"
 
 
+def _torch_int_of_size(t: object) -> object:
+    """The torch integer dtype as wide as tensor ``t``'s elements (to view its bits)."""
+    import torch
+
+    return {1: torch.uint8, 2: torch.int16}[t.element_size()]
+
+
 def _is_torch_tensor(x: object) -> bool:
     return any(cls.__module__.startswith("torch") and cls.__name__ == "Tensor" for cls in type(x).__mro__)
 
 
-def as_numpy(x: object, name: str = "x") -> np.ndarray:
+def as_numpy(x: object, name: str = "x", *, keep_ml_dtypes: bool = False) -> np.ndarray:
     """``x`` as a numpy array, by the input policy of the module docstring; no value checks.
 
     Lists and scalars go through ``numpy.asarray``; numpy arrays come back as they
@@ -386,6 +393,10 @@ def as_numpy(x: object, name: str = "x") -> np.ndarray:
         The argument to convert.
     name : str
         Its name, for the error messages.
+    keep_ml_dtypes : bool
+        Keep ml_dtypes arrays as they are, and view bfloat16/float8 torch tensors as the
+        matching ml_dtypes arrays (same bits, no copy): for the functions whose working
+        precision is the input's dtype (:mod:`support.numbers.statistics`).
 
     Raises
     ------
@@ -410,10 +421,16 @@ def as_numpy(x: object, name: str = "x") -> np.ndarray:
             raise TypeError(f"{name} is a torch tensor on {x.device}; move it to the CPU first with {name}.cpu()")
         if x.is_complex():
             raise TypeError(f"{name} must hold real numbers (integers or floats), got a tensor of {x.dtype}")
-        t = x.detach()
+        t = x.detach().resolve_conj().resolve_neg()
         if t.is_floating_point() and t.element_size() < 2 or str(t.dtype) == "torch.bfloat16":
+            if keep_ml_dtypes:
+                import ml_dtypes
+
+                same_bits = getattr(ml_dtypes, str(t.dtype).removeprefix("torch."), None)
+                if same_bits is not None:
+                    return t.view(_torch_int_of_size(t)).numpy().view(same_bits)
             t = t.float()  # numpy has no bfloat16/float8; float32 holds all their values exactly
-        return t.resolve_conj().resolve_neg().numpy()
+        return t.numpy()
     try:
         arr = np.asarray(x)
     except (TypeError, ValueError) as exc:  # ragged nested lists and the like
@@ -421,7 +438,7 @@ def as_numpy(x: object, name: str = "x") -> np.ndarray:
             f"{name} must be an array of real numbers; could not make an array of "
             f"{type(x).__name__}: {exc}"
         ) from None
-    kind = _ml_dtypes_kind(arr.dtype)
+    kind = "" if keep_ml_dtypes else _ml_dtypes_kind(arr.dtype)
     if kind == "f":
         return arr.astype(np.float32)
     if kind:

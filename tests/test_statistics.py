@@ -147,3 +147,35 @@ def test_rejects_bad_input():
         st.welford_merge(st.welford_init(3, np.float32), st.welford_init(3))
     with pytest.raises(ValueError, match="more than ddof"):
         st.welford_init(2).variance()
+
+
+# --------------------------------------------------------------------------- bad input (issue 15)
+
+
+def test_booleans_ragged_lists_and_bad_dtypes_are_refused_by_name():
+    import support.numbers.statistics as S
+
+    for fn in (S.naive_variance, S.two_pass_variance, S.welford_variance):
+        with pytest.raises(TypeError, match="^x must hold real numbers"):
+            fn(np.array([True, False, True]))
+        with pytest.raises(TypeError, match="^x must be an array of real numbers; could not make an array"):
+            fn([[1.0], [2.0, 3.0]])
+    with pytest.raises(TypeError, match="^dtype must be a floating type"):
+        S.welford_init(3, dtype=None)  # np.dtype(None) is float64
+    with pytest.raises(TypeError, match="^dtype must be a floating type"):
+        S.welford_init(3, dtype="no_such_type")
+    with pytest.raises(ValueError, match="^shape must have sizes >= 0 and at most"):
+        S.welford_init(10**30)
+    with pytest.raises(TypeError, match="^x must hold real numbers"):
+        S.welford_update(S.welford_init(()), True)
+
+
+def test_torch_bfloat16_keeps_its_working_precision():
+    torch = pytest.importorskip("torch")
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    import support.numbers.statistics as S
+
+    x = np.array([1000.0, 1001.0, 1002.0, 1003.0], dtype=ml_dtypes.bfloat16)
+    t = torch.tensor([1000.0, 1001.0, 1002.0, 1003.0], dtype=torch.bfloat16)
+    np.testing.assert_array_equal(S.naive_variance(t), S.naive_variance(x))
+    assert S.naive_variance(t).dtype == ml_dtypes.bfloat16

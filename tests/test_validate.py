@@ -297,3 +297,15 @@ def test_real_array_allow_inf_still_refuses_nan():
 def test_real_array_integers_are_always_finite():
     big = np.array([np.iinfo(np.int64).max, np.iinfo(np.int64).min])
     assert real_array(big) is big
+
+
+def test_as_numpy_keeps_ml_dtypes_on_request():
+    torch = pytest.importorskip("torch")
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    from support._validate import as_numpy
+
+    b = np.array([1.5, -2.25], dtype=ml_dtypes.bfloat16)
+    assert as_numpy(b, keep_ml_dtypes=True) is b
+    t = torch.tensor([1.5, -2.25], dtype=torch.float8_e4m3fn)
+    kept = as_numpy(t, keep_ml_dtypes=True)
+    assert kept.dtype == ml_dtypes.float8_e4m3fn and kept.astype(float).tolist() == [1.5, -2.25]

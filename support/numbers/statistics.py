@@ -26,12 +26,13 @@ other axis, so a batch of many independent sequences costs one Python loop.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from support._validate import normalize_axis
+from support._validate import as_numpy, normalize_axis
 
 __all__ = [
     "naive_variance",
@@ -42,6 +43,9 @@ __all__ = [
     "welford_merge",
     "welford_variance",
 ]
+
+#: Most running means and variances one Welford state holds.
+MAX_STATE_SIZE = 1 << 30
 
 
 # --------------------------------------------------------------------------- checks
@@ -65,9 +69,10 @@ def _is_float_dtype(dtype: np.dtype) -> bool:
 
 
 def _as_float(x: ArrayLike, name: str) -> np.ndarray:
-    """``x`` as an array of a floating dtype (integers and bools become float64)."""
-    arr = np.asarray(x)
-    if arr.dtype.kind in "biu":
+    """``x`` as an array of a floating dtype (integers become float64; ml_dtypes floats are kept:
+    the input's dtype is the working precision)."""
+    arr = as_numpy(x, name, keep_ml_dtypes=True)
+    if arr.dtype.kind in "iu":
         return arr.astype(np.float64)
     if not _is_float_dtype(arr.dtype):
         raise TypeError(
@@ -219,7 +224,12 @@ def welford_init(shape: int | tuple[int, ...] = (), dtype: object = np.float64) 
     >>> welford_init(3, np.float32).mean
     array([0., 0., 0.], dtype=float32)
     """
-    dt = np.dtype(dtype)
+    try:
+        if dtype is None:  # np.dtype(None) is float64
+            raise TypeError
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be a floating type (float16/32/64, bfloat16, ...), got {dtype!r}") from None
     if not _is_float_dtype(dt):
         raise TypeError(f"dtype must be a floating type (float16/32/64, bfloat16, ...), got {dt}")
     if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
@@ -227,8 +237,8 @@ def welford_init(shape: int | tuple[int, ...] = (), dtype: object = np.float64) 
     if not (isinstance(shape, tuple) and all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in shape)):
         raise TypeError(f"shape must be an int or a tuple of ints, got {shape!r}")
     shape = tuple(int(s) for s in shape)
-    if any(s < 0 for s in shape):
-        raise ValueError(f"shape must not have negative sizes, got {shape}")
+    if any(s < 0 for s in shape) or math.prod(shape) > MAX_STATE_SIZE:
+        raise ValueError(f"shape must have sizes >= 0 and at most {MAX_STATE_SIZE} elements in all, got {shape}")
     return WelfordState(np.zeros(shape, np.int64), np.zeros(shape, dt), np.zeros(shape, dt))
 
 
@@ -262,8 +272,8 @@ def welford_update(state: WelfordState, x: ArrayLike) -> WelfordState:
     if not isinstance(state, WelfordState):
         raise TypeError(f"state must be a WelfordState (from welford_init), got {type(state).__name__}")
     dt = state.mean.dtype
-    xs = np.asarray(x)
-    if xs.dtype.kind not in "biuf" and not _is_float_dtype(xs.dtype):
+    xs = as_numpy(x, "x", keep_ml_dtypes=True)
+    if xs.dtype.kind not in "iuf" and not _is_float_dtype(xs.dtype):
         raise TypeError(f"x must hold real numbers, got dtype {xs.dtype}")
     try:
         xs = np.broadcast_to(xs.astype(dt), state.mean.shape)

@@ -21,8 +21,9 @@ Import noise is silenced when the model is loaded, by two logging filters that d
 exactly these records and nothing else: torchao's "Failed to load ...so" warnings
 (its optional CUDA kernels cannot load on a CPU-only torch; transformers imports
 torchao when it is installed) and torch's "is an Enum subclass and is now natively
-supported" deprecation notes that torchao triggers; the "Loading weights" progress bar
-of transformers is switched off while loading and restored afterwards.
+supported" deprecation notes that torchao triggers; tqdm's "IProgress not found" warning
+(a notebook without ipywidgets) is ignored during the import; the "Loading weights" progress
+bar of transformers is switched off while loading and restored afterwards.
 
 torch and sentence-transformers are imported inside the functions, so importing this
 module is cheap.
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -175,8 +177,11 @@ def load_minilm(device: str = "cpu") -> "SentenceTransformer":
     path = model_path()
     _go_offline()
     _silence_import_noise()
-    from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as transformers_logging
+    with warnings.catch_warnings():
+        # tqdm.auto in a notebook without ipywidgets: "IProgress not found" (bars are off anyway)
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
     bars_were_on = transformers_logging.is_progress_bar_enabled()
     transformers_logging.disable_progress_bar()

@@ -706,7 +706,8 @@ class TwosComplementSteps:
 
     def __post_init__(self) -> None:
         """Check that the three bit strings are the recipe's steps for ``value`` in ``bits`` bits."""
-        check_fields(self, value="int", bits="positive", magnitude="text", flipped="text", result="text")
+        check_fields(self, value="int", magnitude="text", flipped="text", result="text")
+        object.__setattr__(self, "bits", _check_bits(self.bits))
         if not -(2 ** (self.bits - 1)) <= self.value < 0:
             raise ValueError(f"value must be a negative number that fits {self.bits} bits, got {self.value}")
         magnitude = format(-self.value, f"0{self.bits}b")

@@ -35,6 +35,7 @@ which changes a result only for inputs within that distance of a rounding tie.
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 from typing import Any
 
@@ -110,7 +111,7 @@ def scale_for_amax(
     fmt = _finite_format(fmt)
     margin = _check_margin(margin)
     power_of_two = flag(power_of_two, "power_of_two")
-    is_scalar = np.ndim(amax) == 0 and not isinstance(amax, np.ndarray) and not hasattr(amax, "numpy")
+    is_scalar = isinstance(amax, numbers.Number) or isinstance(amax, np.generic)
     if is_scalar:
         a = np.asarray(real_number(amax, "amax", allow_nan=True, allow_inf=True), dtype=np.float64)
     else:

@@ -87,8 +87,13 @@ _NUMPY_UNROLL = 8
 # --------------------------------------------------------------------------- arguments
 
 
-def _check_format(fmt: str | FloatFormat) -> FloatFormat:
-    f = get_format(fmt)
+def _check_format(fmt: str | FloatFormat, name: str = "fmt") -> FloatFormat:
+    try:
+        f = get_format(fmt)
+    except (TypeError, ValueError) as exc:
+        if name == "fmt":
+            raise
+        raise type(exc)(f"{name}: {exc}") from None
     if not (f.signed and f.has_zero):
         raise ValueError(
             f"{f.name} cannot hold a sum: summation needs a signed format with a zero "
@@ -358,6 +363,7 @@ def pairwise_sum(x: ArrayLike, fmt: str | FloatFormat = "float32", *, block: int
     f = _check_format(fmt)
     block = positive_int(block, "block")
     x64, one = _as_batch(x)
+    block = min(block, x64.shape[1])  # a block longer than x is one block
     ar = _Arithmetic(f)
     v = ar.cast(_round_inputs(x64, f))
     if block > 1:
@@ -393,6 +399,7 @@ def blocked_sum(x: ArrayLike, fmt: str | FloatFormat = "float32", *, block: int)
     f = _check_format(fmt)
     block = positive_int(block, "block")
     x64, one = _as_batch(x)
+    block = min(block, x64.shape[1])  # a block longer than x is one block
     ar = _Arithmetic(f)
     sums = _block_sums(ar.cast(_round_inputs(x64, f)), ar, block)
     return _result(_sequential(sums, ar, cumulative=False), one)
@@ -585,7 +592,7 @@ def dot(
     >>> dot(a, b, accumulate="bfloat16"), dot(a, b, accumulate="float32")
     (64.0, 1024.0)
     """
-    fin, facc = _check_format(inputs), _check_format(accumulate)
+    fin, facc = _check_format(inputs, "inputs"), _check_format(accumulate, "accumulate")
     fused, cumulative = flag(fused, "fused"), flag(cumulative, "cumulative")
     if method not in ("naive", "pairwise"):
         raise ValueError(f"method must be 'naive' or 'pairwise', got {method!r}")

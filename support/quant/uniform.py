@@ -636,7 +636,7 @@ class UniformQuantized:
             dtype = np.dtype(self.dtype)
         except TypeError:
             raise TypeError(f"dtype must name a float dtype such as 'float32', got {self.dtype!r}") from None
-        if dtype.kind != "f":
+        if dtype.kind != "f" or self.dtype is None:
             raise TypeError(f"dtype must name a float dtype such as 'float32', got {self.dtype!r}")
         set_fields(self, codes=codes, scale=scale, zero_point=zero_point, bits=bits, symmetric=symmetric,
                    axis=axis, group_size=group_size, shape=shape, restricted=restricted,
@@ -734,7 +734,7 @@ def quantize(
         ax = normalize_axis(-1 if axis is None else axis, arr.ndim)
         if arr.shape[ax] % group_size != 0:
             raise ValueError(
-                f"group_size {group_size} does not divide the length {arr.shape[ax]} of axis {ax}; "
+                f"group_size {group_size} does not divide the length {arr.shape[ax]} of axis {ax} of x; "
                 "allowed: a divisor of that length"
             )
     else:
@@ -883,7 +883,7 @@ def int_matmul(
     a = _check_int8_codes(a_codes, "a_codes")
     b = _check_int8_codes(b_codes, "b_codes")
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
-        raise ValueError(f"need a (M, K) and b (K, N), got shapes {a.shape} and {b.shape}")
+        raise ValueError(f"a_codes must be (M, K) and b_codes (K, N), got shapes {a.shape} and {b.shape}")
     if a.shape[1] >= 2**17:
         raise ValueError(
             f"K = {a.shape[1]} could overflow an int32 accumulator; allowed: K < 2**17 = 131072"
@@ -892,7 +892,7 @@ def int_matmul(
     integer_only = flag(integer_only, "integer_only")
     acc = (a @ b).astype(np.int64)  # exact: |a @ b| <= K * 128 * 128 < 2**31
     if bias_codes is not None:
-        bias = np.asarray(bias_codes)
+        bias = real_array(bias_codes, "bias_codes", allow_empty=True)
         if not np.issubdtype(bias.dtype, np.integer):
             raise TypeError(f"bias_codes must be integers (int32), got dtype {bias.dtype}")
         if bias.shape != (b.shape[1],):
@@ -914,6 +914,12 @@ def int_matmul(
                 "a scalar, (M, 1) or (N,)"
             ) from None
     multiplier = np.broadcast_to(scales[0] * scales[1] / scales[2], acc.shape)
+    if not ((multiplier >= 2.0**-32) & (multiplier < 2.0**30)).all():
+        bad = multiplier[~((multiplier >= 2.0**-32) & (multiplier < 2.0**30))].ravel()[0]
+        raise ValueError(
+            f"the multiplier a_scale * b_scale / out_scale must lie in [2**-32, 2**30), got {bad:.3g}; "
+            "check a_scale, b_scale and out_scale"
+        )
     if integer_only:
         m0, shift = quantize_multiplier(multiplier)
         rounded = _shift_round_half_even(acc.astype(np.int64) * m0, shift)
@@ -963,7 +969,7 @@ def accumulator_overflow(a_codes: ArrayLike, b_codes: ArrayLike, acc_bits: int =
     a2 = a.reshape(1, -1) if a.ndim == 1 else a
     b2 = b.reshape(-1, 1) if b.ndim == 1 else b
     if a2.ndim != 2 or b2.ndim != 2 or a2.shape[1] != b2.shape[0]:
-        raise ValueError(f"need a (M, K) or (K,) and b (K, N) or (K,), got {a.shape} and {b.shape}")
+        raise ValueError(f"a_codes must be (M, K) or (K,) and b_codes (K, N) or (K,), got shapes {a.shape} and {b.shape}")
     low, high = -(2 ** (acc_bits - 1)), 2 ** (acc_bits - 1) - 1
     # Partial sums are exact: in int64 when they cannot leave it, else in Python ints (slower).
     bound = max((abs(int(v)) for arr in (a2, b2) if arr.size for v in (arr.min(), arr.max())), default=0)

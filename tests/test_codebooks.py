@@ -484,7 +484,7 @@ def test_blockwise_quantized_fields_must_fit_together():
     np.testing.assert_array_equal(BlockwiseQuantized(**fields).dequantize(), q.dequantize())
     with pytest.raises(ValueError, match=r"^codes has shape \(1, 64\), but shape is \(2, 64\)"):
         BlockwiseQuantized(**{**fields, "codes": q.codes[:1]})
-    with pytest.raises(ValueError, match=r"^absmax has shape \(1,\); 128 values in blocks of 64 need \(2,\)"):
+    with pytest.raises(ValueError, match=r"^absmax has shape \(1,\); 128 values in blocks of block_size=64 need \(2,\)"):
         BlockwiseQuantized(**{**fields, "absmax": q.absmax[:1]})
     with pytest.raises(ValueError, match=r"^codes must index the codebook"):
         BlockwiseQuantized(**{**fields, "codes": q.codes + 16})

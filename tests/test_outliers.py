@@ -243,7 +243,7 @@ def test_result_records_check_their_fields():
     assert AWQResult(**vars(r)).alpha == r.alpha
     with pytest.raises(ValueError, match="^scales .* must hold one value per column"):
         AWQResult(**{**vars(r), "scales": r.scales[:3]})
-    with pytest.raises(ValueError, match="^errors .* must hold one value per alpha"):
+    with pytest.raises(ValueError, match="^errors .* must hold one value per value of alphas"):
         AWQResult(**{**vars(r), "errors": r.errors[:3]})
     m = ol.llm_int8_matmul(x, w)
     with pytest.raises(ValueError, match="^outlier_columns must be distinct"):

@@ -142,7 +142,7 @@ def _check_block_layout(record: object, scales: str) -> None:
     axis = normalize_axis(record.axis, values.ndim)
     n = values.shape[axis]
     if n % record.block_size:
-        raise ValueError(f"block_size {record.block_size} must divide the length {n} of axis {axis}")
+        raise ValueError(f"block_size {record.block_size} must divide the length {n} of axis {axis} of elements")
     expected = values.shape[:axis] + (n // record.block_size,) + values.shape[axis + 1:]
     if per_block.shape != expected:
         raise ValueError(f"{scales} has shape {per_block.shape}; one per block of {record.block_size} needs {expected}")
@@ -335,8 +335,8 @@ class NVFP4Quantized:
     def __post_init__(self) -> None:
         """Check that the fields fit together (one scale per block, codes of the elements' shape)."""
         check_fields(self, tensor_scale="number", block_scale_codes="codes", element_codes="codes",
-                     elements="array", block_size="positive", axis="int")
-        if not self.tensor_scale > 0:
+                     elements="finite", block_size="positive", axis="int")
+        if not 0 < self.tensor_scale < np.inf:
             raise ValueError(f"tensor_scale must be positive, got {self.tensor_scale}")
         _check_block_layout(self, "block_scale_codes")
 

@@ -347,7 +347,7 @@ class BlockwiseQuantized:
         if self.absmax.shape != (n_blocks,):
             raise ValueError(
                 f"absmax has shape {self.absmax.shape}; {self.codes.size} values in blocks of "
-                f"{self.block_size} need ({n_blocks},)"
+                f"block_size={self.block_size} need ({n_blocks},)"
             )
         if self.codebook.ndim != 1 or self.codebook.size == 0:
             raise ValueError(f"codebook must be a non-empty 1-D array, got shape {self.codebook.shape}")
@@ -624,8 +624,8 @@ class LloydMaxResult:
                 f"thresholds has shape {self.thresholds.shape}; {self.levels.size} levels need "
                 f"({self.levels.size - 1},), one between two neighbours"
             )
-        if not self.mse >= 0:
-            raise ValueError(f"mse must be >= 0, got {self.mse}")
+        if not 0 <= self.mse < np.inf:
+            raise ValueError(f"mse must be finite and >= 0, got {self.mse}")
 
 
 def _normal_cell_moments(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

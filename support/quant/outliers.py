@@ -230,7 +230,7 @@ class Int8MatmulResult:
 
     def __post_init__(self) -> None:
         """Check the fields: a 2-D output and distinct, non-negative column indices."""
-        check_fields(self, output="array", outlier_columns="codes")
+        check_fields(self, output="finite", outlier_columns="codes")
         if self.output.ndim != 2:
             raise ValueError(f"output must be 2-D (tokens, out), got shape {self.output.shape}")
         columns = self.outlier_columns
@@ -305,13 +305,13 @@ class AWQResult:
 
     def __post_init__(self) -> None:
         """Check that the fields fit together (one scale per input column, one error per alpha)."""
-        check_fields(self, alpha="number", scales="finite", weight="finite", alphas="finite", errors="array")
+        check_fields(self, alpha="number", scales="finite", weight="finite", alphas="finite", errors="finite")
         if self.weight.ndim != 2 or self.scales.shape != self.weight.shape[1:]:
             raise ValueError(f"scales {self.scales.shape} must hold one value per column of weight {self.weight.shape}")
         if not (self.scales > 0).all():
             raise ValueError("scales must be positive")
         if self.alphas.ndim != 1 or self.errors.shape != self.alphas.shape:
-            raise ValueError(f"errors {self.errors.shape} must hold one value per alpha {self.alphas.shape}")
+            raise ValueError(f"errors {self.errors.shape} must hold one value per value of alphas {self.alphas.shape}")
         if not 0 <= self.alpha <= 1:
             raise ValueError(f"alpha must lie in [0, 1], got {self.alpha}")
 

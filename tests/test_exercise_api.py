@@ -9,7 +9,7 @@ import pytest
 
 from support.exercises import (AnswerError, Array, Bits, Choice, Explain, Function, Number, Question, Status, ___,
                                load)
-from support.exercises.core import questions_from
+from support.exercises.core import RECORD, questions_from
 
 
 def _q(checker, reference=None, wrong=(), strict=False):
@@ -32,13 +32,44 @@ def test_number_exact_and_tolerances():
     assert Number(math.inf).evaluate(-math.inf).status is Status.INCORRECT
 
 
-def test_number_messages_say_how_far_off():
-    msg = Number(10.0).evaluate(12.5).message
-    assert "off by 2.5" in msg and "25.00%" in msg
-    assert "sign" in Number(2.0).evaluate(-2.0).message
-    assert "4 times" in Number(2.0).evaluate(8.0).message
+@pytest.mark.parametrize("expected,answer,says", [
+    (10.0, 12.5, "too large, by 10 % to a factor of 2"),
+    (30721, 30000, "too small, by 1 % to 10 %"),
+    (131071, 131072, "too large, but close: by less than 0.1 %"),
+    (1.0, 1.005, "too large, by 0.1 % to 1 %"),
+    (2.0, -2.0, "right magnitude, wrong sign"),
+    (2.0, 8.0, "too large by an exact power of two"),
+    (2.0, 0.25, "too small by an exact power of two"),
+    (3.0, 12.0 * 1.1, "too large, by a factor between 2 and 10"),
+    (3.0, 3e7, "too large, by a factor of about 10^7"),
+    (0.0, -1.0, "too small (it is negative)"),
+    (1.0, 10**400, "too large, by a factor of about 10^400"),
+    (1.0, -(10**400), "wrong sign"),
+])
+def test_number_messages_give_direction_and_size_not_the_answer(expected, answer, says):
+    msg = Number(expected).evaluate(answer).message
+    assert says in msg
+    assert repr(expected) not in msg.replace(repr(answer), "") or expected in (1.0, 2.0, 3.0, 0.0)
+    assert "off by" not in msg and "expected" not in msg
+
+
+def test_number_feedback_does_not_hand_over_the_answer():
+    """The issue's example: ch02 q12 answered 30000 must not learn the exact distance."""
+    msg = Number(30721).evaluate(30000).message
+    assert "721" not in msg and "2.35" not in msg
+
+
+def test_number_accepts_one_element_arrays_and_huge_ints():
+    assert Number(45).evaluate(np.array([45])).status is Status.CORRECT
+    assert Number(45).evaluate(np.array(45)).status is Status.CORRECT
+    assert Number(45).evaluate(np.array([[45.0]])).status is Status.CORRECT
+    assert "single number" in Number(45).evaluate(np.array([45, 46])).message
     assert "Expected a number" in Number(2.0).evaluate("two").message
-    assert "relative error of 7.6e-06" in Number(131071).evaluate(131072).message
+    r = Number(1.5).evaluate(10**400)
+    assert r.status is Status.INCORRECT and "could not be checked" not in r.message and "400 digits" not in r.message
+    assert Number(10**400).evaluate(10**400).status is Status.CORRECT
+    assert Number(10**400).evaluate(10**400 + 1).status is Status.INCORRECT
+    assert Number(1.0, rtol=0.5).evaluate(10**400).status is Status.INCORRECT
 
 
 def test_number_signed_zero():
@@ -54,6 +85,7 @@ def test_number_rejects_half_specified_ulps():
 def test_array_names_the_wrong_element():
     r = Array([[1, 2], [3, 4]]).evaluate(np.array([[1, 2], [3, 5]]))
     assert r.status is Status.INCORRECT and "[1, 1]" in r.message and "1 of 4" in r.message
+    assert "too large" in r.message and "expected 4" not in r.message
     assert "Shape" in Array([1, 2]).evaluate([1, 2, 3]).message
     assert Array([0.5, 0.25], rtol=1e-9).evaluate(np.array([0.5, 0.25], dtype=np.float32)).status is Status.CORRECT
     assert "dtype" in Array([1, 2], check_dtype="int").evaluate(np.array([1.0, 2.0])).message
@@ -81,6 +113,16 @@ def test_bits_rejects_bad_reference():
         Bits("0101", (("a", 3),))
 
 
+@pytest.mark.parametrize("written", ["b", "B", " b ", "(b)", "b)", "b.", "(B)", "( b )", "b:"])
+def test_choice_reads_the_ways_a_letter_is_written(written):
+    assert Choice("b", {"a": "FP16", "b": "BF16"}).evaluate(written).status is Status.CORRECT
+
+
+@pytest.mark.parametrize("written", ["(a)", "a.", "ab", "(b", "", "b) BF16", 2])
+def test_choice_other_writings_are_not_the_answer(written):
+    assert Choice("b", {"a": "FP16", "b": "BF16"}).evaluate(written).status is not Status.CORRECT
+
+
 def test_choice():
     chk = Choice("b", {"a": "FP16", "b": "BF16"}, feedback={"a": "70000 > 65504."})
     assert chk.evaluate("B").status is Status.CORRECT
@@ -101,6 +143,79 @@ def test_function_runs_cases_and_catches_exceptions():
     assert chk.evaluate(stub).status is Status.NOT_ATTEMPTED
     assert chk.evaluate(lambda x: ___).status is Status.NOT_ATTEMPTED
     assert "Expected a function" in chk.evaluate(4).message
+
+
+def test_function_gets_copies_of_its_arguments():
+    data = np.array([1.0, 2.0])
+    chk = Function([((data,), 3.0)])
+
+    def sums_then_clobbers(x):
+        total = float(x.sum())
+        x *= 0
+        return total
+
+    assert chk.evaluate(sums_then_clobbers).status is Status.CORRECT
+    assert chk.evaluate(sums_then_clobbers).status is Status.CORRECT  # the case is intact
+    assert (chk.cases[0][0][0] == [1.0, 2.0]).all()
+
+
+def test_function_endless_loop_is_reported_not_hung():
+    import time
+
+    def forever(x):
+        while True:
+            pass
+
+    def stubborn(x):  # swallows the alarms that land inside its bare `except`
+        n = 0
+        while True:
+            try:
+                n += 1
+            except BaseException:
+                pass
+
+    chk = Function([((1,), 1)], timeout=0.2)
+    for func in (forever, stubborn):
+        start = time.monotonic()
+        r = chk.evaluate(func)
+        assert r.status is Status.INCORRECT and "did not return within 0.2 s" in r.message
+        assert time.monotonic() - start < 5
+
+
+def test_function_endless_loop_off_the_main_thread():
+    import threading
+
+    box = {}
+    worker = threading.Thread(target=lambda: box.update(r=Function([((1,), 1)], timeout=0.2).evaluate(lambda x: time_loop())))
+
+    def time_loop():
+        while True:
+            pass
+
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive() and "did not return" in box["r"].message
+
+
+@pytest.mark.parametrize("exc", [SystemExit, KeyboardInterrupt, GeneratorExit])
+def test_function_base_exceptions_are_reported(exc):
+    def quits(x):
+        raise exc("bye")
+
+    r = _q(Function([((1,), 1)])).check(quits)
+    assert r.status is Status.INCORRECT and exc.__name__ in r.message
+
+
+def test_function_returning_none_is_told_so():
+    r = Function([((2,), 4)]).evaluate(lambda x: None)
+    assert r.status is Status.INCORRECT and "forget `return`" in r.message
+
+
+def test_function_bit_strings_follow_the_bits_rules():
+    chk = Function([((5,), "00000101")])
+    for written in ("00000101", "0b00000101", "0000 0101", "0000_0101"):
+        assert chk.evaluate(lambda n, w=written: w).status is Status.CORRECT
+    assert chk.evaluate(lambda n: "101").status is Status.INCORRECT
 
 
 def test_function_cases_can_require_an_exception():
@@ -156,3 +271,39 @@ def test_load_validates_its_argument():
         load("chapter one")
     with pytest.raises(ValueError, match="no exercises for chapter 99"):
         load("99")
+
+
+# ---------------------------------------------------------------------------
+# The student edition's checker: the form of an answer
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("checker,good,bad,says", [
+    (Number(1.5), np.array([2.0]), "1.5", "expected a number"),
+    (Array([[1, 2], [3, 4]]), np.zeros((2, 2)), [1, 2, 3, 4], "shape (2, 2)"),
+    (Bits("0101", (("a", 2), ("b", 2))), "0b11_11", "01", "expected 4 bits"),
+    (Choice("b", {"a": "x", "b": "y"}), "(a)", "c", "one of the letters"),
+    (Function([((1, 2), 3)]), lambda a, b: 0, lambda a: 0, "cannot be called with 2 arguments"),
+    (Explain("m", ["p"]), "one two three four five", 5, "expected a string"),
+])
+def test_form_says_recorded_and_checks_only_the_kind(checker, good, bad, says):
+    from support.exercises import form_of
+
+    form = form_of(checker)
+    ok, not_ok = form.evaluate(good), form.evaluate(bad)
+    assert ok.status is Status.RECORDED and "recorded" in ok.message and "not the right kind" not in ok.message
+    assert not_ok.status is Status.RECORDED and says in not_ok.message
+
+
+def test_student_edition_question_records_and_hides_the_solution(capsys):
+    from support.exercises import form_of
+
+    (q,) = questions_from([Question("t", form_of(Number(3.0)), ["h"], "", None)]).values()
+    q = q.__class__(**{**q.__dict__, "chapter": "99"})
+    answer = np.array([1.0])
+    assert q.check(answer).status is Status.RECORDED
+    answer[0] = 7.0  # changing the object afterwards does not change what was recorded
+    assert RECORD["99/q1"][0] == 1.0
+    q.solution()
+    assert "not available" in capsys.readouterr().out
+    RECORD.pop("99/q1")

@@ -19,12 +19,12 @@ import importlib
 import pkgutil
 import re
 
-from support.exercises.checkers import Array, Bits, Choice, Explain, Function, Number
+from support.exercises.checkers import Array, Bits, Choice, Explain, Form, Function, Number, form_of
 from support.exercises.core import ___, AnswerError, Question, Result, Status, is_placeholder, questions_from
 
 __all__ = [
     "___", "load", "chapters", "ExerciseSet", "Question", "Result", "Status", "AnswerError",
-    "Number", "Array", "Bits", "Choice", "Function", "Explain", "is_placeholder",
+    "Number", "Array", "Bits", "Choice", "Function", "Explain", "Form", "form_of", "is_placeholder",
 ]
 
 
@@ -75,7 +75,7 @@ def load(chapter: str | int, *, strict: bool = False) -> ExerciseSet:
     if number not in chapters():
         raise ValueError(f"load: no exercises for chapter {number}; available: {', '.join(chapters())}")
     module = importlib.import_module(f"support.exercises.ch{number}")
-    named = questions_from(module.QUESTIONS)
+    named = {k: dataclasses.replace(q, chapter=number) for k, q in questions_from(module.QUESTIONS).items()}
     if strict:
         named = {k: dataclasses.replace(q, strict=True) for k, q in named.items()}
     return ExerciseSet(number, named)

@@ -14,16 +14,26 @@ A check never raises at the student: whatever goes wrong while checking becomes 
 ``strict=True`` (the solution notebooks) raises :class:`AnswerError` for any
 answer that is not correct, so that a solution that drifts from its question
 fails the test suite.
+
+In the student edition (``make student``) each question's checker is a
+:class:`~support.exercises.checkers.Form`: ``check`` says whether the answer is the right
+kind of thing, records it in :data:`RECORD` for the grader (``python -m support.grade``),
+and says so; ``solution()`` is not available.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import enum
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-__all__ = ["___", "Status", "Result", "Checker", "Question", "AnswerError", "is_placeholder"]
+__all__ = ["___", "Status", "Result", "Checker", "Question", "AnswerError", "is_placeholder", "RECORD"]
+
+#: The answers checked in the student edition, by ``"chapter/qN"`` (the last one wins);
+#: the grader reads them after each cell and judges them in its own process.
+RECORD: dict[str, Any] = {}
 
 
 class _Placeholder:
@@ -61,6 +71,7 @@ class Status(str, enum.Enum):
     INCORRECT = "incorrect"
     NOT_ATTEMPTED = "not attempted"
     SELF_CHECK = "self-check"
+    RECORDED = "recorded"
 
 
 _BADGES = {
@@ -68,6 +79,7 @@ _BADGES = {
     Status.INCORRECT: "❌ **Not quite.**",
     Status.NOT_ATTEMPTED: "✏️ **Not attempted yet.**",
     Status.SELF_CHECK: "📝 **Self-check.**",
+    Status.RECORDED: "📥 **Recorded.**",
 }
 
 
@@ -150,6 +162,8 @@ class Question:
         ``"q1"``, ``"q2"``, ... (set by the exercise set).
     strict : bool
         Raise :class:`AnswerError` on any answer that is not correct.
+    chapter : str
+        ``"01"``, ``"02"``, ... (set by :func:`~support.exercises.load`).
     """
 
     title: str
@@ -160,6 +174,14 @@ class Question:
     wrong: Sequence[Any] = ()
     name: str = ""
     strict: bool = False
+    chapter: str = ""
+
+    @property
+    def student_edition(self) -> bool:
+        """True when this question only knows the form of its answer (the student edition)."""
+        from support.exercises.checkers import Form
+
+        return isinstance(self.checker, Form)
 
     @property
     def label(self) -> str:
@@ -172,7 +194,7 @@ class Question:
         else:
             try:
                 result = self.checker.evaluate(answer)
-            except Exception as exc:  # a check never raises at the student
+            except BaseException as exc:  # a check never raises at the student (SystemExit included)
                 result = Result(
                     Status.INCORRECT,
                     f"Your answer could not be checked ({type(exc).__name__}: {exc}).",
@@ -182,6 +204,12 @@ class Question:
     def check(self, answer: Any = ___) -> Result:
         """Check ``answer``, show the verdict, and return it."""
         result = self.evaluate(answer)
+        if result.status is Status.RECORDED:
+            try:
+                kept = copy.deepcopy(answer)  # later changes to the student's object do not count
+            except Exception:
+                kept = answer
+            RECORD[f"{self.chapter}/{self.name}"] = kept
         _show(result.markdown())
         if self.strict and result.status not in (Status.CORRECT, Status.SELF_CHECK):
             raise AnswerError(f"{self.label} ({self.title}): {result}")
@@ -200,6 +228,10 @@ class Question:
 
     def solution(self) -> None:
         """Show the worked solution."""
+        if self.student_edition:
+            _show(f"{self.label}: the solution is not available in this edition; your instructor "
+                  "will publish it after the deadline.")
+            return
         _show(f"**{self.label}, solution:**\n\n{self.solution_text}")
 
 

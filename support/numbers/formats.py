@@ -1405,6 +1405,8 @@ class FieldInfo:
         for name, text in parts.items():
             if integer_in_range(getattr(self, name), name, 0, 2 ** len(text) - 1) != int(text, 2):
                 raise ValueError(f"{name} {getattr(self, name)} does not match its bits {text!r}")
+        if (self.unbiased_exponent is None) != (self.kind in ("inf", "nan")):
+            raise ValueError(f"unbiased_exponent must be None exactly for inf and NaN, got {self.unbiased_exponent!r}")
         if self.unbiased_exponent is not None:
             integer_in_range(self.unbiased_exponent, "unbiased_exponent", -(2**12), 2**12)
 

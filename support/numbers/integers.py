@@ -436,7 +436,7 @@ def from_base(s: str, base: int) -> int:
             )
     digits = text.replace("_", "").replace(" ", "")
     if not digits:
-        raise ValueError(f"{s!r} has no digits to read in base {base}")
+        raise ValueError(f"s={s!r} has no digits to read in base {base}")
     for char in digits:
         if not _is_digit(char, base):
             raise ValueError(
@@ -1228,7 +1228,7 @@ class QFormat:
 
     @property
     def bits(self) -> int:
-        """The total width: sign bit (if signed) + ``m`` + ``n``."""
+        """The total width, sign bit (if signed) + ``m`` + ``n``."""
         return int(self.signed) + self.m + self.n
 
     @property
@@ -1243,7 +1243,7 @@ class QFormat:
 
     @property
     def min(self) -> float:
-        """The most negative value: ``-2**m`` (signed) or 0 (unsigned)."""
+        """The most negative value, ``-2**m`` (signed) or 0 (unsigned)."""
         return math.ldexp(float(self.code_range[0]), -self.n)
 
     @property

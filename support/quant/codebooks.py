@@ -58,6 +58,9 @@ __all__ = [
     "kmeans_codebook",
 ]
 
+#: Largest block (and double-quantization block) :func:`quantize_blockwise` accepts.
+MAX_BLOCK_SIZE = 1 << 20
+
 NF4_OFFSET = 0.9677083
 
 
@@ -315,8 +318,8 @@ class BlockwiseQuantized:
     ----------
     codes : numpy.ndarray of uint8
         Codebook indices, the tensor's shape.
-    absmax : numpy.ndarray of float32, shape (n_blocks,)
-        The scales that :meth:`dequantize` multiplies by.  With double
+    absmax : numpy.ndarray of float32
+        One per block.  The scales that :meth:`dequantize` multiplies by.  With double
         quantization these are the *reconstructed* scales
         ``absmax_quantized.dequantize() + absmax_offset``.
     codebook : numpy.ndarray of float32
@@ -358,12 +361,12 @@ class BlockwiseQuantized:
 
     @property
     def code_bits(self) -> int:
-        """Bits per code: ``ceil(log2(len(codebook)))``."""
+        """Bits per code, ``ceil(log2(len(codebook)))``."""
         return max(1, math.ceil(math.log2(len(self.codebook))))
 
     @property
     def storage_bits(self) -> int:
-        """Total bits: codes, plus scales (float32 each) or their double-quantized form."""
+        """Total bits of the codes plus the scales (float32 each) or their double-quantized form."""
         bits = self.code_bits * self.codes.size
         if self.absmax_quantized is None:
             return bits + 32 * self.absmax.size
@@ -466,9 +469,9 @@ def quantize_blockwise(
     (array([0.5, 2. ], dtype=float32), 4.5)
     """
     cb = _check_codebook(codebook).astype(np.float32)
-    block_size = positive_int(block_size, "block_size")
+    block_size = integer_in_range(block_size, "block_size", 1, MAX_BLOCK_SIZE, why="bitsandbytes uses 64 to 4096")
     double_quant = flag(double_quant, "double_quant")
-    double_quant_block_size = positive_int(double_quant_block_size, "double_quant_block_size")
+    double_quant_block_size = integer_in_range(double_quant_block_size, "double_quant_block_size", 1, MAX_BLOCK_SIZE)
     arr = _check_finite_values(x)
     with np.errstate(over="ignore"):
         flat = arr.astype(np.float32).ravel()
@@ -596,9 +599,10 @@ class LloydMaxResult:
 
     Attributes
     ----------
-    levels : numpy.ndarray of float64, sorted, shape (2**bits,)
-    thresholds : numpy.ndarray of float64, shape (2**bits - 1,)
-        Decision thresholds: midpoints of neighbouring levels.
+    levels : numpy.ndarray of float64
+        The ``2**bits`` reconstruction levels, sorted.
+    thresholds : numpy.ndarray of float64
+        The ``2**bits - 1`` decision thresholds: midpoints of neighbouring levels.
     mse : float
         Mean squared error for the density (exact integral) or the samples.
     iterations : int

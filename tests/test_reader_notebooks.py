@@ -212,6 +212,25 @@ def test_reader_notebook_keeps_code_cells_and_drops_jupytext_pairing(tmp_path):
     nbformat.validate(notebook)
 
 
+def test_equations_are_numbered_across_the_book_in_toc_order():
+    """As Sphinx does with numfig: (1), (2), ... through the pages of _toc.yml, not per page."""
+    equations = rn.load_book().equations
+    order = {doc: i for i, doc in enumerate(rn.toc_order())}
+    numbered = sorted(equations.values(), key=lambda dn: dn[1])
+    assert [n for _, n in numbered] == list(range(1, len(numbered) + 1))
+    assert [order[d] for d, _ in numbered] == sorted(order[d] for d, _ in numbered)
+
+
+def test_glued_values_are_read_from_the_build_or_from_outputs(tmp_path):
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("glue()", outputs=[
+        nbformat.v4.new_output("display_data", data={"application/papermill.record/text/plain": "'0.5'"},
+                               metadata={"scrapbook": {"name": "half", "mime_prefix": "application/papermill.record/"}})])])
+    nbformat.write(notebook, tmp_path / "page.ipynb")
+    assert rn.glued_values(tmp_path / "page.ipynb") == {"half": "'0.5'"}
+    (tmp_path / "page.glue.json").write_text('{"half": {"data": {"text/plain": "\'0.25\'"}}}')
+    assert rn.glued_values(tmp_path / "page.ipynb") == {"half": "'0.25'"}
+
+
 def test_baseurl_is_the_github_pages_address_of_the_repository():
     """The book's address is set once (_config.yml html.baseurl) and agrees with the repository."""
     owner, name = repository_url().removeprefix("https://github.com/").split("/")

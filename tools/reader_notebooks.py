@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import copy
 import hashlib
+import json
 import posixpath
 import re
 import sys
@@ -77,7 +78,7 @@ class Book:
     bib: dict                                      # key -> pybtex Entry
     titles: dict[str, str] = field(default_factory=dict)            # docname -> title
     targets: dict[str, tuple[str, str]] = field(default_factory=dict)    # label -> (doc, title)
-    equations: dict[str, tuple[str, int]] = field(default_factory=dict)  # label -> (doc, n)
+    equations: dict[str, tuple[str, int]] = field(default_factory=dict)  # label -> (doc, number)
 
     def url(self, docname: str, anchor: str = "") -> str:
         return f"{self.baseurl}/{docname}.html" + (f"#{anchor}" if anchor else "")
@@ -100,11 +101,27 @@ def load_book(root: Path = ROOT) -> Book:
         macros=macros,
         bib=dict(parse_file(str(root / "references.bib")).entries),
     )
-    pages = [p for p in root.glob("*.md") if p.name not in ("README.md", "CONTRIBUTING.md")]
-    pages += [p for d in NOTEBOOK_DIRS for p in (root / d).glob("*.md")]
-    for path in sorted(pages):
-        _index_page(book, path.relative_to(root).with_suffix("").as_posix(), path)
+    # Sphinx numbers labelled equations across the whole book (numfig), in table-of-contents order.
+    in_toc = toc_order(root)
+    others = [p.relative_to(root).with_suffix("").as_posix() for d in NOTEBOOK_DIRS for p in sorted((root / d).glob("*.md"))]
+    for docname in in_toc + [d for d in others if d not in in_toc]:
+        _index_page(book, docname, root / f"{docname}.md", number_equations=docname in in_toc)
     return book
+
+
+def toc_order(root: Path = ROOT) -> list[str]:
+    """The pages of _toc.yml (jb-book format) in reading order."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+
+    def walk(entries: list[dict]) -> list[str]:
+        pages = []
+        for entry in entries:
+            if "file" in entry:
+                pages.append(entry["file"].removesuffix(".md"))
+            pages += walk(entry.get("sections", []))
+        return pages
+
+    return [toc["root"]] + walk([c for part in toc.get("parts", []) for c in part["chapters"]] + toc.get("chapters", []))
 
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -112,9 +129,9 @@ _TARGET = re.compile(r"^\s*\(([^()\s]+)\)=\s*$")
 _LABELLED_EQUATION = re.compile(r"\$\$\s*\(([^()\s]+)\)\s*$")
 
 
-def _index_page(book: Book, docname: str, path: Path) -> None:
+def _index_page(book: Book, docname: str, path: Path, *, number_equations: bool) -> None:
     """Record the page's title, its ``(label)=`` targets and its labelled equations, in order."""
-    pending_target, n_equations = None, 0
+    pending_target = None
     for cell in jupytext.read(path).cells:
         if cell.cell_type != "markdown":
             continue
@@ -128,9 +145,8 @@ def _index_page(book: Book, docname: str, path: Path) -> None:
                     pending_target = None
             elif target := _TARGET.match(line):
                 pending_target = target.group(1)
-            elif equation := _LABELLED_EQUATION.search(line):
-                n_equations += 1
-                book.equations[equation.group(1)] = (docname, n_equations)
+            elif number_equations and (equation := _LABELLED_EQUATION.search(line)):
+                book.equations[equation.group(1)] = (docname, len(book.equations) + 1)
 
 
 def _without_fenced_code(lines: list[str]) -> list[str]:
@@ -160,12 +176,19 @@ def _closing(fence: str) -> re.Pattern:
 # ---------------------------------------------------------------------------------------------
 
 def glued_values(executed: Path) -> dict[str, str]:
-    """The ``text/plain`` of every glued value in an executed notebook, as myst-nb reads it."""
+    """The ``text/plain`` of every value glued in an executed notebook, as myst-nb reads it.
+
+    The book build keeps them in ``<page>.glue.json`` beside the executed notebook (myst-nb
+    takes the glue outputs out of the notebook); ``--execute`` reads them from the outputs.
+    """
     from myst_nb.ext.glue import extract_glue_data_cell
 
-    notebook = nbformat.read(executed, as_version=4)
+    stored = executed.with_suffix(".glue.json")
+    if stored.exists():
+        data = json.loads(stored.read_text())
+        return {name: output["data"]["text/plain"] for name, output in data.items() if "text/plain" in output["data"]}
     values = {}
-    for cell in notebook.cells:
+    for cell in nbformat.read(executed, as_version=4).cells:
         if cell.cell_type == "code":
             for name, output in extract_glue_data_cell(cell):
                 if "text/plain" in output["data"]:

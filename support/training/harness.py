@@ -97,8 +97,14 @@ class LMConfig:
 
     Attributes
     ----------
-    d_model, n_heads, n_layers, seq_len : int
-        Width, attention heads, transformer blocks, context length (bytes).
+    d_model : int
+        Width of the residual stream.
+    n_heads : int
+        Attention heads per block.
+    n_layers : int
+        Transformer blocks.
+    seq_len : int
+        Context length (bytes).
     qk_norm : bool
         LayerNorm on each head's queries and keys before their dot product.
     attention_softcap : float or None
@@ -167,8 +173,8 @@ class TinyLM(nn.Module):
     """A GPT-style byte-level language model: embeddings, pre-LayerNorm blocks, a linear head.
 
     ``forward(idx)`` maps int64 byte indices of shape (batch, time) to logits of shape
-    (batch, time, 256).  After each forward pass, :attr:`max_attention_logit` holds the
-    largest |q·k · scale| over all heads and layers (before any soft-capping).
+    (batch, time, 256).  After each forward pass, ``max_attention_logit`` holds the
+    largest ``|q·k · scale|`` over all heads and layers (before any soft-capping).
 
     Examples
     --------
@@ -377,30 +383,35 @@ class TrainResult:
 def autocast_dtypes(device: str = "cpu", dtype: str = "bfloat16") -> dict[str, str]:
     """The output dtype of some common ops under ``torch.autocast`` on ``device``.
 
-    Autocast keeps lists of ops to run in the low-precision dtype and ops to run in float32;
-    the lists differ between devices and torch versions, so inspect them rather than
-    recite them.
+    Autocast keeps a list of ops that run in the low-precision dtype (their inputs are
+    cast down), a list of ops that run in float32 (their inputs are cast up), and lets the
+    other ops run in the dtype of their inputs.  The lists differ between devices and
+    torch versions, so inspect them rather than recite them.  Here the matrix products get
+    float32 inputs (does autocast cast them down?) and every other op gets the 16-bit output
+    of a matrix product (does autocast cast it back up?).
 
-    >>> autocast_dtypes("cpu")["matmul"]
-    'torch.bfloat16'
+    >>> d = autocast_dtypes("cpu")
+    >>> d["matmul"], d["cross_entropy"]
+    ('torch.bfloat16', 'torch.float32')
     """
     if dtype not in ("bfloat16", "float16"):
         raise ValueError(f"dtype must be 'bfloat16' or 'float16', got {dtype!r}")
     x = torch.randn(8, 8, device=device)
     target = torch.zeros(8, dtype=torch.long, device=device)
-    ops = {
-        "matmul": lambda: x @ x,
-        "linear": lambda: F.linear(x, x),
-        "softmax": lambda: torch.softmax(x, -1),
-        "log_softmax": lambda: torch.log_softmax(x, -1),
-        "layer_norm": lambda: F.layer_norm(x, (8,)),
-        "gelu": lambda: F.gelu(x),
-        "exp": lambda: torch.exp(x),
-        "sum": lambda: x.sum(),
-        "cross_entropy": lambda: F.cross_entropy(x, target),
-        "mse_loss": lambda: F.mse_loss(x, x),
-    }
     with torch.autocast(device, dtype=getattr(torch, dtype)):
+        h = x @ x                                   # a 16-bit activation, as after a linear layer
+        ops = {
+            "matmul": lambda: x @ x,
+            "linear": lambda: F.linear(x, x),
+            "softmax": lambda: torch.softmax(h, -1),
+            "log_softmax": lambda: torch.log_softmax(h, -1),
+            "layer_norm": lambda: F.layer_norm(h, (8,)),
+            "gelu": lambda: F.gelu(h),
+            "exp": lambda: torch.exp(h),
+            "sum": lambda: h.sum(),
+            "cross_entropy": lambda: F.cross_entropy(h, target),
+            "mse_loss": lambda: F.mse_loss(h, h),
+        }
         return {name: str(op().dtype) for name, op in ops.items()}
 
 

@@ -47,12 +47,12 @@ def glue(name: str, value: object, fmt: str | None = None, *, display: bool = Fa
     value : str or number
         A string is glued as it is; a number needs ``fmt``.
     fmt : str, optional
-        A format spec (as for :func:`format`) applied to a numeric ``value``.
+        A format spec (as for ``format``) applied to a numeric ``value``.
     display : bool
         Also show the value in the cell output.
 
     Returns nothing, so that a cell ending in ``glue(...)`` shows no output;
-    use :func:`format` on the value if the cell needs the string too.
+    use ``format`` on the value if the cell needs the string too.
 
     Examples
     --------
@@ -78,7 +78,7 @@ def table(header: Sequence[str], rows: Iterable[Sequence[object]], *, align: str
     header : sequence of str
         Column titles.
     rows : iterable of sequences
-        One sequence per row; each value is shown with :func:`str`, so format
+        One sequence per row; each value is shown with ``str``, so format
         numbers before passing them (a table, like the prose, shows what you chose).
     align : str, optional
         One character per column: ``l``, ``c`` or ``r`` (default: left).

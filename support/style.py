@@ -45,7 +45,7 @@ COLORS: dict[str, str] = {
 #: The default colour cycle, in the order lines are drawn.
 PALETTE: list[str] = [COLORS[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky", "black", "yellow")]
 
-#: Colormap for magnitudes (errors, counts): perceptually uniform, colour-blind safe.
+#: Colormap for magnitudes (errors, counts), perceptually uniform and colour-blind safe.
 SEQUENTIAL_CMAP = "viridis"
 #: Colormap for signed values around zero (a blue-white-red diverging map).
 DIVERGING_CMAP = "vlag"

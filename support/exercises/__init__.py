@@ -65,7 +65,7 @@ def load(chapter: str | int, *, strict: bool = False) -> ExerciseSet:
     chapter : str or int
         ``"01"``, ``1`` or a notebook name such as ``"01-positional-integers"``.
     strict : bool
-        Raise :class:`AnswerError` when a checked answer is not correct
+        Raise :class:`~support.exercises.core.AnswerError` when a checked answer is not correct
         (solution notebooks use this so that the test suite catches drift).
     """
     match = re.match(r"^(\d{1,2})(?:-[a-z0-9-]+)?$", str(chapter))

@@ -114,7 +114,7 @@ class AnswerError(AssertionError):
 class Checker:
     """Base class: decide whether an answer is right, and say why not.
 
-    Subclasses implement :meth:`evaluate`, returning a :class:`Result` without a label.
+    Subclasses implement ``evaluate(answer)``, returning a :class:`Result` without a label.
     Placeholders are handled before ``evaluate`` is called.
     """
 

@@ -134,8 +134,8 @@ MAX_ARITHMETIC_BITS = 32
 result of two 32-bit operands still fits in 64 bits, so overflow can be detected."""
 
 MAX_FIXED_BITS = 53
-"""The widest fixed-point format: every value of a format up to 53 bits is
-exactly a float64, so quantizing and dequantizing are exact."""
+"""The widest fixed-point format, in bits.  Every value of a format up to 53 bits
+is exactly a float64, so quantizing and dequantizing are exact."""
 
 _ARITHMETIC_WHY = " (the exact result must fit in 64 bits, so that overflow can be detected)"
 _PREFIXES = {"0b": 2, "0o": 8, "0x": 16}

@@ -251,7 +251,7 @@ class DelayedScaler:
     ----------
     scale : float
         The scale the next call of :meth:`quantize` will use.
-    history : ndarray
+    history : numpy.ndarray
         The recorded amaxes, oldest first (zeros before the first steps).
 
     Examples

@@ -56,7 +56,7 @@ __all__ = [
     "unpack_fp4",
 ]
 
-#: MX element formats: name -> (bits, emax_elem).
+#: The MX element formats, each name mapped to ``(bits, emax_elem)``.
 MX_ELEMENTS: dict[str, tuple[int, int]] = {
     "float8_e4m3fn": (8, 8),
     "float8_e5m2": (8, 15),
@@ -166,8 +166,12 @@ class MXQuantized:
         the input's shape.
     elements : numpy.ndarray of float64
         The element values ``x / X`` after rounding (for MXINT8 ``k / 64``).
-    elem, block_size, axis
-        The settings used.
+    elem : str
+        The element format, a key of :data:`MX_ELEMENTS`.
+    block_size : int
+        Values per scale.
+    axis : int
+        The axis along which the blocks were formed (non-negative).
     """
 
     scale_codes: np.ndarray
@@ -321,8 +325,10 @@ class NVFP4Quantized:
         E2M1 codes (4 bits, unpacked: see :func:`pack_fp4`), the input's shape.
     elements : numpy.ndarray of float64
         The E2M1 element values.
-    block_size, axis
-        The settings used.
+    block_size : int
+        Values per block scale.
+    axis : int
+        The axis along which the blocks were formed (non-negative).
     """
 
     tensor_scale: float

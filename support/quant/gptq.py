@@ -3,7 +3,7 @@
 Round-to-nearest (RTN) quantizes every weight on its own.  GPTQ (Frantar et al. 2023,
 Algorithm 1) quantizes the columns of ``W`` (shape ``(out, in)``) one at a time and
 spreads each column's rounding error over the columns not yet quantized, weighted by
-the inverse Hessian of the layer's output error on calibration inputs ``X``:
+the inverse Hessian of the layer's output error on calibration inputs ``X``::
 
     H = 2 X^T X / n            (the Hessian of ||X W^T - X W_hat^T||^2 / n per row)
     H += damp * mean(diag(H)) * I
@@ -113,22 +113,26 @@ class GPTQResult:
 
     Attributes
     ----------
-    weight : numpy.ndarray, shape (out, in), float64
-        The dequantized weights ``W_hat``, in the original column order.
-    codes : numpy.ndarray, shape (out, in)
-        Integer codes (int8 when symmetric, uint8 otherwise).
-    scale : numpy.ndarray, shape (out, n_groups), float64
-        One scale per output row and group (values exact in float16).
-    zero_point : numpy.ndarray, shape (out, n_groups), int64
-        All zeros when symmetric.
-    group_index : numpy.ndarray, shape (in,), int64
-        The group of each input column: ``W_hat[:, j] = (codes[:, j] -
+    weight : numpy.ndarray of float64
+        Shape (out, in).  The dequantized weights ``W_hat``, in the original column order.
+    codes : numpy.ndarray
+        Shape (out, in).  Integer codes (int8 when symmetric, uint8 otherwise).
+    scale : numpy.ndarray of float64
+        Shape (out, n_groups).  One scale per output row and group (values exact in float16).
+    zero_point : numpy.ndarray of int64
+        Shape (out, n_groups).  All zeros when symmetric.
+    group_index : numpy.ndarray of int64
+        Shape (in,).  The group of each input column: ``W_hat[:, j] = (codes[:, j] -
         zero_point[:, g]) * scale[:, g]`` with ``g = group_index[j]``.  Without
         ``act_order`` it is ``j // group_size``.
-    order : numpy.ndarray, shape (in,), int64
-        The order in which the columns were quantized.
-    bits, symmetric, group_size
-        The settings used (``group_size`` is ``in`` for per-channel scales).
+    order : numpy.ndarray of int64
+        Shape (in,).  The order in which the columns were quantized.
+    bits : int
+        Bits per code.
+    symmetric : bool
+        Whether the codes are symmetric around zero (zero-points all 0).
+    group_size : int
+        Input columns per scale (``in`` for per-channel scales).
     """
 
     weight: np.ndarray
@@ -161,7 +165,7 @@ class GPTQResult:
             raise ValueError(f"order must be a permutation of the {n_in} input columns")
 
     def dequantize(self) -> np.ndarray:
-        """``(codes - zero_point) * scale`` per column's group; equals :attr:`weight`."""
+        """``(codes - zero_point) * scale`` per column's group; equals ``weight``."""
         g = self.group_index
         return uniform.dequantize_with(self.codes, self.scale[:, g], self.zero_point[:, g])
 

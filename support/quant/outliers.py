@@ -219,8 +219,8 @@ class Int8MatmulResult:
 
     Attributes
     ----------
-    output : numpy.ndarray, shape (tokens, out)
-        int8 part plus high-precision part.
+    output : numpy.ndarray
+        Shape (tokens, out): the int8 part plus high-precision part.
     outlier_columns : numpy.ndarray of int
         Indices of the feature columns of ``x`` kept in high precision.
     """
@@ -288,13 +288,15 @@ class AWQResult:
     ----------
     alpha : float
         The best exponent found.
-    scales : numpy.ndarray, shape (in,)
-        ``s = mean|x_j|**alpha``, normalised so that ``max(s) * min(s) = 1``.
-    weight : numpy.ndarray, shape (out, in)
-        The effective weights ``Q(w diag(s)) diag(s)^-1`` (``x @ weight.T`` is the
+    scales : numpy.ndarray
+        Shape (in,): ``s = mean|x_j|**alpha``, normalised so that ``max(s) * min(s) = 1``.
+    weight : numpy.ndarray
+        Shape (out, in).  The effective weights ``Q(w diag(s)) diag(s)^-1`` (``x @ weight.T`` is the
         quantized layer's output).
-    alphas, errors : numpy.ndarray
-        Every exponent tried and its mean squared output error.
+    alphas : numpy.ndarray
+        Every exponent tried.
+    errors : numpy.ndarray
+        The mean squared output error of each exponent in ``alphas``.
     """
 
     alpha: float

@@ -390,7 +390,7 @@ def scale_zero_point(
     clip : {'absmax', 'mse'} or float
         ``'absmax'``: the grid covers the whole range (min/max for asymmetric);
         a float ``r`` in (0, 1]: the range is shrunk to ``r`` times that;
-        ``'mse'``: the ratio in :data:`MSE_CLIP_RATIOS` with the smallest MSE,
+        ``'mse'``: the ratio in ``MSE_CLIP_RATIOS`` with the smallest MSE,
         chosen separately for each channel.
     restricted : bool
         Symmetric only: codes ``[-(2**(b-1)-1), 2**(b-1)-1]`` (default) or with
@@ -589,9 +589,24 @@ class UniformQuantized:
         length of ``axis`` divided by ``group_size``.
     zero_point : numpy.ndarray of int64
         Same shape as ``scale``; all zeros when symmetric.
-    bits, symmetric, restricted, axis, group_size, shape, scale_dtype, dtype
-        How the tensor was quantized (``axis`` is normalised to be non-negative;
-        ``dtype`` is the dtype :meth:`dequantize` returns).
+    bits : int
+        Bits per code.
+    symmetric : bool
+        Whether the codes are symmetric around zero (zero-points all 0).
+    axis : int or None
+        The axis with one scale per index, normalised to be non-negative; None for
+        one scale per tensor.
+    group_size : int or None
+        Consecutive elements along ``axis`` that share a scale, or None (one scale
+        per index of ``axis``).
+    shape : tuple of int
+        The shape of the quantized tensor.
+    restricted : bool
+        Whether symmetric codes exclude the most negative integer.
+    scale_dtype : str
+        The format the scales are stored in (their values are exact in it).
+    dtype : str
+        The dtype :meth:`dequantize` returns.
     """
 
     codes: np.ndarray
@@ -655,7 +670,7 @@ class UniformQuantized:
 
     @property
     def bits_per_value(self) -> float:
-        """Storage per value: code bits plus each scale (and zero-point) shared over its group.
+        """Storage per value, the code bits plus each scale (and zero-point) shared over its group.
 
         A scale costs ``scale_dtype``'s width (16 bits by default); an
         asymmetric zero-point costs ``bits`` more.

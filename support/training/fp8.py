@@ -31,7 +31,7 @@ from support.numbers.scaling import DelayedScaler
 
 __all__ = ["FP8_FORMATS", "fake_cast", "DelayedCast", "Fp8Linear"]
 
-#: The two formats of the recipe: forward (weights, activations) and backward (gradients).
+#: The two formats of the recipe, forward (weights, activations) and backward (gradients).
 FP8_FORMATS = {"forward": "float8_e4m3fn", "backward": "float8_e5m2"}
 
 

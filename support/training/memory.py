@@ -46,7 +46,7 @@ from support._validate import flag, integer_in_range, positive_int, positive_num
 
 __all__ = ["TRAINING_MODES", "MemoryBudget", "training_memory", "inference_memory", "activation_memory"]
 
-#: Bytes per parameter: (weights, gradients, optimizer states).
+#: Bytes per parameter of each training mode, as (weights, gradients, optimizer states).
 TRAINING_MODES: dict[str, tuple[float, float, float]] = {
     "fp32": (4.0, 4.0, 8.0),
     "mixed": (2.0, 2.0, 12.0),

@@ -52,6 +52,11 @@ BIB = r"""
 """
 
 
+@pytest.fixture(scope="module")
+def the_book():
+    return rn.load_book()
+
+
 @pytest.fixture
 def page():
     book = rn.Book(
@@ -201,9 +206,9 @@ def test_machine_values_do_not_make_a_notebook_stale(page):
     assert not rn.is_current("Here: 3.1 GB/s, n = 43.", expected)
 
 
-def test_reader_notebook_keeps_code_cells_and_drops_jupytext_pairing(tmp_path):
+def test_reader_notebook_keeps_code_cells_and_drops_jupytext_pairing(the_book):
     md = ROOT / "chapters" / "01-positional-integers.md"
-    book = rn.load_book()
+    book = the_book
     glue = dict.fromkeys(re.findall(r"\{glue:text\}`([^`:]+)", md.read_text()), "'1'")
     notebook = rn.reader_notebook(md, book, glue)
     assert "jupytext" not in notebook.metadata
@@ -212,9 +217,9 @@ def test_reader_notebook_keeps_code_cells_and_drops_jupytext_pairing(tmp_path):
     nbformat.validate(notebook)
 
 
-def test_equations_are_numbered_across_the_book_in_toc_order():
+def test_equations_are_numbered_across_the_book_in_toc_order(the_book):
     """As Sphinx does with numfig: (1), (2), ... through the pages of _toc.yml, not per page."""
-    equations = rn.load_book().equations
+    equations = the_book.equations
     order = {doc: i for i, doc in enumerate(rn.toc_order())}
     numbered = sorted(equations.values(), key=lambda dn: dn[1])
     assert [n for _, n in numbered] == list(range(1, len(numbered) + 1))
@@ -231,10 +236,10 @@ def test_glued_values_are_read_from_the_build_or_from_outputs(tmp_path):
     assert rn.glued_values(tmp_path / "page.ipynb") == {"half": "'0.25'"}
 
 
-def test_baseurl_is_the_github_pages_address_of_the_repository():
+def test_baseurl_is_the_github_pages_address_of_the_repository(the_book):
     """The book's address is set once (_config.yml html.baseurl) and agrees with the repository."""
     owner, name = repository_url().removeprefix("https://github.com/").split("/")
-    assert rn.load_book().baseurl == f"https://{owner.lower()}.github.io/{name}"
+    assert the_book.baseurl == f"https://{owner.lower()}.github.io/{name}"
 
 
 # ---------------------------------------------------------------------------------------------

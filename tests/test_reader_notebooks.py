@@ -132,11 +132,14 @@ def test_ref_and_eq_link_to_the_book(page):
         render("{eq}`nope`", page)
 
 
-def test_python_roles_link_to_the_source(page):
-    out = render("{py:func}`support.numbers.formats.round_to`", page)
-    assert out == f"[`support.numbers.formats.round_to()`]({repository_url()}/blob/main/support/numbers/formats.py)"
-    assert render("{py:mod}`~support.numbers.formats`", page).startswith("[`formats`](")
-    with pytest.raises(rn.UnsupportedMyST, match="not an object of this repository"):
+def test_python_roles_link_to_the_library_reference(page):
+    page.book.titles["api/support.numbers.formats"] = "support.numbers.formats"
+    api = f"{BASE}/api/support.numbers.formats.html"
+    assert render("{py:func}`support.numbers.formats.round_to`", page) == f"[`support.numbers.formats.round_to()`]({api}#support.numbers.formats.round_to)"
+    assert render("{py:func}`~support.numbers.formats.round_to`", page) == f"[`round_to()`]({api}#support.numbers.formats.round_to)"
+    assert render("{py:class}`~support.numbers.formats.Format`", page) == f"[`Format`]({api}#support.numbers.formats.Format)"
+    assert render("{py:mod}`support.numbers.formats`", page) == f"[`support.numbers.formats`]({api}#module-support.numbers.formats)"
+    with pytest.raises(rn.UnsupportedMyST, match="no page in the library reference"):
         render("{py:func}`numpy.sum`", page)
 
 

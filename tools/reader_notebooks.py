@@ -118,6 +118,8 @@ def toc_order(root: Path = ROOT) -> list[str]:
         for entry in entries:
             if "file" in entry:
                 pages.append(entry["file"].removesuffix(".md"))
+            if "glob" in entry:   # Sphinx sorts the matches by name
+                pages += sorted(p.relative_to(root).with_suffix("").as_posix() for p in root.glob(entry["glob"] + ".md"))
             pages += walk(entry.get("sections", []))
         return pages
 
@@ -406,18 +408,18 @@ def _make_id(label: str) -> str:
 
 
 def _python_object(role: str, text: str | None, target: str, page: Page) -> str:
-    """``support`` objects link to their source file: the book has no API pages."""
-    shown = target.lstrip("~")
-    parts = shown.split(".")
+    """A ``support`` object: a link to its entry in the book's library reference (``api/``)."""
+    name = target.removeprefix("~")
+    parts = name.split(".")
+    label = text or (parts[-1] if target.startswith("~") else name)
+    if role in ("py:func", "py:meth") and not text:
+        label += "()"
     for n in range(len(parts), 0, -1):
-        module = Path(*parts[:n])
-        for candidate in (module.with_suffix(".py"), module / "__init__.py"):
-            if (page.book.root / candidate).exists():
-                label = text or (parts[-1] if target.startswith("~") else shown)
-                if role in ("py:func", "py:meth") and not text:
-                    label += "()"
-                return f"[`{label}`]({page.book.repository}/blob/{page.book.branch}/{candidate.as_posix()})"
-    raise UnsupportedMyST(f"{page.docname}: {{{role}}}`{target}` is not an object of this repository")
+        docname = "api/" + ".".join(parts[:n])
+        if docname in page.book.titles:
+            anchor = f"module-{name}" if role == "py:mod" else name   # Sphinx's ids for Python objects
+            return f"[`{label}`]({page.book.url(docname, anchor)})"
+    raise UnsupportedMyST(f"{page.docname}: {{{role}}}`{target}` has no page in the library reference (api/)")
 
 
 # ---- directives ----------------------------------------------------------------------------

@@ -321,7 +321,7 @@ QUESTIONS = [
         solution_text=(
             "A float element carries its own exponent, so a scale only has to put the data inside the element's "
             "range; for E4M3 that range is wide, and one scale per tensor suffices. The MX floor rule clips the "
-            f"maximum of the blocks with amax/X in (448, 512), {_CLIP['float8_e4m3fn']:.0%} of them for normal data, "
+            f"maximum of the blocks with amax/X in (448, 512), {_CLIP['float8_e4m3fn']:.0%} of them for this normal data, "
             f"so MXFP8 E4M3 ({_FLOOR_DB['float8_e4m3fn']:.1f} dB) ends up below per-tensor FP8 ({_FP8_PT:.1f} dB) "
             "while costing 0.25 more bits per element.\n\n"
             "```python\nimport numpy as np\nfrom support.metrics import sqnr_db\n"
@@ -339,8 +339,9 @@ QUESTIONS = [
         checker=Explain(
             model_answer=(
                 "The E8M0 scale is a power of two chosen from floor(log2 amax), so amax/X lands anywhere in the "
-                "element's top binade, [4, 8) for E2M1. E2M1 stops at 6, so blocks with amax/X above 6 (about a "
-                "third of the blocks of normal data) clip their largest value to 6X. Rounding the scale up "
+                "element's top binade, [4, 8) for E2M1. E2M1 stops at 6, so blocks with amax/X above 6 clip their "
+                f"largest value to 6X: {1 - math.log2(1.5):.0%} of the blocks of normal data on average over scales, more "
+                "or fewer depending on where the data's scale falls within a binade. Rounding the scale up "
                 "(2^ceil(log2(amax/6)), torchao's RCEIL) never clips, but then amax/X is in (3, 6], the top code 6 "
                 "is mostly unused and the step is twice as large for all other values; for FP4 the two errors are "
                 "about the same size, so the SQNR hardly changes. NVFP4's E4M3 scale removes the factor-of-two "
@@ -348,7 +349,7 @@ QUESTIONS = [
             ),
             key_points=[
                 "a power-of-two scale can only place amax within a factor of 2",
-                "floor rule: amax/X in [4, 8), E2M1 max 6: clipping in about 30-40% of blocks",
+                "floor rule: amax/X in [4, 8), E2M1 max 6: clipping in a large share of the blocks",
                 "rounding up avoids clipping but doubles the step of the other values",
                 "for FP4 the two effects roughly cancel; for FP8 rounding up helps",
                 "a scale with mantissa bits (NVFP4's E4M3) fits amax to about 6",
@@ -360,8 +361,9 @@ QUESTIONS = [
         ],
         solution_text=(
             "The floor rule puts amax/X in [4, 8); anything above 6 is clamped "
-            f"({_CLIP['float4_e2m1fn']:.0%} of the blocks of normal data). The rounded-up scale puts amax/X in "
-            "(3, 6]: no clipping, but a coarser grid for everything else. On normal data the two rules give "
+            f"({_CLIP['float4_e2m1fn']:.0%} of the blocks of this unit-variance normal data; the share depends on "
+            "where the data's scale falls within a binade). The rounded-up scale puts amax/X in "
+            "(3, 6]: no clipping, but a coarser grid for everything else. On this data the two rules give "
             f"{_FLOOR_DB['float4_e2m1fn']:.2f} and {_CEIL_DB['float4_e2m1fn']:.2f} dB for MXFP4, but "
             f"{_FLOOR_DB['float8_e4m3fn']:.2f} and {_CEIL_DB['float8_e4m3fn']:.2f} dB for MXFP8. NVFP4 fixes the "
             "cause with a scale that has mantissa bits.\n\n"
@@ -374,7 +376,7 @@ QUESTIONS = [
             "print(sqnr_db(x, mx_quantize(x, 'float4_e2m1fn').dequantize()), sqnr_db(x, up))\n```"
         ),
         reference=(
-            "A power-of-two scale puts amax/X in [4, 8) while E2M1 stops at 6, so about a third of the blocks clip; "
+            "A power-of-two scale puts amax/X in [4, 8) while E2M1 stops at 6, so many blocks clip; "
             "rounding up avoids clipping but doubles the step for the other values, which costs about as much."
         ),
     ),

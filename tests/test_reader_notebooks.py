@@ -351,7 +351,7 @@ simulation = pytest.mark.skipif(os.environ.get("NFAI_COLAB_SIMULATION") != "1",
 def colab_notebooks() -> list[Path]:
     """Chapters 01 and 06, and every notebook that loads the real model."""
     chosen = [ROOT / "chapters" / "01-positional-integers.md", ROOT / "chapters" / "06-low-bit-floats.md"]
-    chosen += [p for p in NOTEBOOKS if uses_real_model(p.read_text()) and p not in chosen]
+    chosen += [p for p in CHAPTERS if uses_real_model(p.read_text()) and p not in chosen]
     return chosen
 
 

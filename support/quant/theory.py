@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from support._validate import integer_in_range, one_of, positive_number, real_array
+from support._validate import integer_in_range, one_of, positive_number, real_array, real_number
 
 __all__ = ["DENSITIES", "quantizer_mse", "uniform_levels", "ClippingError", "clipping_mse",
            "OptimalClip", "optimal_clip"]
@@ -198,11 +198,24 @@ class ClippingError:
         The part from values inside ``[-c, c]`` (rounding error).
     overload : float
         The part from values beyond ``±c`` (clipping error).
+
+    Examples
+    --------
+    >>> e = clipping_mse(4, 3.0)
+    >>> round(e.granular, 5), round(e.overload, 5), bool(np.isclose(e.mse, e.granular + e.overload))
+    (0.01527, 0.00041, True)
     """
 
     mse: float
     granular: float
     overload: float
+
+    def __post_init__(self) -> None:
+        """Check the fields: finite, non-negative, and ``mse = granular + overload``."""
+        for name in ("mse", "granular", "overload"):
+            positive_number(getattr(self, name), name, allow_zero=True)
+        if not math.isclose(self.mse, self.granular + self.overload, rel_tol=1e-9, abs_tol=1e-300):
+            raise ValueError(f"mse must be granular + overload, got {self.mse} != {self.granular} + {self.overload}")
 
 
 def clipping_mse(bits: int, clip: float, density: str = "normal", *, grid: str = "symmetric") -> ClippingError:
@@ -236,11 +249,24 @@ def clipping_mse(bits: int, clip: float, density: str = "normal", *, grid: str =
 
 @dataclass(frozen=True)
 class OptimalClip:
-    """The MSE-optimal clipping range of a uniform grid (see :func:`optimal_clip`)."""
+    """The MSE-optimal clipping range of a uniform grid (see :func:`optimal_clip`).
+
+    Examples
+    --------
+    >>> o = optimal_clip(4)
+    >>> round(o.clip, 4), round(o.sqnr_db, 2)
+    (2.4739, 18.9)
+    """
 
     clip: float
     mse: float
     sqnr_db: float
+
+    def __post_init__(self) -> None:
+        """Check the fields: a positive finite clip, a finite mse >= 0, a real sqnr_db."""
+        positive_number(self.clip, "clip")
+        positive_number(self.mse, "mse", allow_zero=True)
+        real_number(self.sqnr_db, "sqnr_db", allow_inf=True)
 
 
 def optimal_clip(bits: int, density: str = "normal", *, grid: str = "symmetric") -> OptimalClip:

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from support._validate import flag, positive_number
 from support.numbers.formats import get_format
 from support.numbers.scaling import DelayedScaler
 
@@ -73,8 +74,7 @@ def fake_cast(x: Any, scale: float, fmt: str):
     dtype = _torch_dtype(fmt)
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         raise TypeError("x must be a floating-point torch.Tensor")
-    if not (np.isfinite(scale) and scale > 0):
-        raise ValueError(f"scale must be a positive finite number, got {scale!r}")
+    scale = positive_number(scale, "scale")
     top = get_format(fmt).max
     wide = torch.promote_types(x.dtype, torch.float32)     # float64 input: one rounding only
     scaled = (x.to(wide) * scale).clamp(-top, top)         # saturate; NaN stays NaN
@@ -108,7 +108,7 @@ class DelayedCast:
         _torch_dtype(fmt)
         self.fmt = fmt
         self.scaler = DelayedScaler(fmt, history_len=history_len)
-        self.scaled = bool(scaled)
+        self.scaled = flag(scaled, "scaled")  # bool("no") is True
         self.overflows = 0        # calls whose tensor had an element beyond fmt.max / scale
 
     @property

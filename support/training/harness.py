@@ -49,7 +49,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from support._validate import flag, positive_int, positive_number
+from support._validate import as_numpy, check_fields, flag, integer_in_range, one_of, positive_int, positive_number, real_array
 from support.training.fp8 import Fp8Linear
 from support.training.loss_scaling import DynamicLossScaler
 from support.training.rounding import kahan_add_bf16, stochastic_round_bf16
@@ -332,7 +332,12 @@ class TrainConfig:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         for name in ("steps", "batch_size", "growth_interval", "val_batches"):
             positive_int(getattr(self, name), name)
-        positive_int(self.warmup, "warmup") if self.warmup else None
+        integer_in_range(self.warmup, "warmup", 0, 2**31, why="steps of linear warm-up")
+        integer_in_range(self.seed, "seed", 0, 2**63 - 1)
+        flag(self.bias_correction, "bias_correction")
+        betas = real_array(self.betas, "betas")
+        if betas.shape != (2,) or not ((0 <= betas) & (betas < 1)).all():
+            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
         positive_number(self.lr, "lr")
         positive_number(self.min_lr_ratio, "min_lr_ratio", allow_zero=True)
         positive_number(self.z_loss, "z_loss", allow_zero=True)
@@ -379,6 +384,21 @@ class TrainResult:
     seconds: float
     model: nn.Module = field(repr=False)
 
+    def __post_init__(self) -> None:
+        """Check the fields: one value per step in every per-step array (NaN/inf: a diverged run)."""
+        check_fields(self, losses="array", val_loss="number", lr="array", grad_norm="array", loss_scale="array",
+                     zero_grad_fraction="array", max_attention_logit="array", log_z="array",
+                     updates_lost="array", path="text", seconds="number")
+        skipped = as_numpy(self.skipped, "skipped")
+        if skipped.dtype != np.bool_:
+            raise TypeError(f"skipped must be a boolean array (step skipped or not), got dtype {skipped.dtype}")
+        steps = self.losses.shape
+        for name in ("lr", "grad_norm", "loss_scale", "zero_grad_fraction", "max_attention_logit", "log_z",
+                     "updates_lost", "skipped"):
+            if np.shape(getattr(self, name) if name != "skipped" else skipped) != steps:
+                raise ValueError(f"{name} must hold one value per step, like losses {steps}")
+        object.__setattr__(self, "skipped", skipped)
+
 
 def autocast_dtypes(device: str = "cpu", dtype: str = "bfloat16") -> dict[str, str]:
     """The output dtype of some common ops under ``torch.autocast`` on ``device``.
@@ -394,6 +414,7 @@ def autocast_dtypes(device: str = "cpu", dtype: str = "bfloat16") -> dict[str, s
     >>> d["matmul"], d["cross_entropy"]
     ('torch.bfloat16', 'torch.float32')
     """
+    one_of(device, "device", ("cpu", "cuda"))
     if dtype not in ("bfloat16", "float16"):
         raise ValueError(f"dtype must be 'bfloat16' or 'float16', got {dtype!r}")
     x = torch.randn(8, 8, device=device)
@@ -459,6 +480,8 @@ def train(model_config: LMConfig | None = None, train_config: TrainConfig | None
     dev = torch.device(tc.device)
     torch.manual_seed(tc.seed)
     model = TinyLM(mc)
+    if initial_state is not None and not isinstance(initial_state, dict):
+        raise TypeError(f"initial_state must be a state dict (model.state_dict()) or None, got {type(initial_state).__name__}")
     if initial_state is not None:
         model.load_state_dict({k: v.float() for k, v in initial_state.items()})
     if tc.precision == "bf16-pure":

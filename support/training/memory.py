@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from support._validate import flag, integer_in_range, positive_int, positive_number
+from support._validate import flag, integer_in_range, one_of, positive_int, positive_number
 
 __all__ = ["TRAINING_MODES", "MemoryBudget", "training_memory", "inference_memory", "activation_memory"]
 
@@ -101,8 +101,7 @@ def training_memory(
     (4000000000.0, 4000000000.0, 8000000000.0, 16000000000.0)
     """
     n = positive_number(n_params, "n_params")
-    if mode not in TRAINING_MODES:
-        raise ValueError(f"mode must be one of {tuple(TRAINING_MODES)}, got {mode!r}")
+    one_of(mode, "mode", tuple(TRAINING_MODES))
     gpus = positive_int(n_gpus, "n_gpus")
     stage = integer_in_range(zero_stage, "zero_stage", 0, 3)
     act = positive_number(activations, "activations", allow_zero=True)

@@ -136,6 +136,12 @@ class _Kernel:
         return self.run("pass", min(_OWN_CELL_TIMEOUT, max(2, self.timeout)))[0] == "ok"
 
     def stop(self) -> None:
+        from jupyter_core.utils import run_sync
+
+        try:
+            run_sync(self.client.km.shutdown_kernel)(now=True)
+        except Exception:
+            pass
         try:
             self.client._cleanup_kernel()
         except Exception:

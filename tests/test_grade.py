@@ -1,0 +1,230 @@
+"""The student edition and the grader: crafted submissions prove that grades come from the
+answers the grader judges itself with the key, that a broken or endless cell costs only its
+questions, and that the student wheel carries no answers.
+
+Chapter 01 is the test chapter; four small notebooks need five kernels in all.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import re
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conventions import ROOT
+from support.exercises import Explain, Function, chapters, load
+from support.exercises.edition import build_wheel, student_module_source
+from support.grade import STATUSES, main
+
+LOAD = "from support.exercises import load, ___\nex = load('01')"
+
+HONEST = [
+    LOAD,
+    "ex.q1.check(0b101101)",                                    # a number
+    "ex.q2.check(40000)",                                       # a wrong number
+    "ex.q3.check('0b1101_0110')",                               # bits, written loosely
+    "def to_twos(n, bits):\n    return format(n % 2**bits, f'0{bits}b')\nex.q4.check(to_twos)",
+    "import numpy as np\nex.q5.check(np.array([-8, 7, 0, 15]))",
+    "raise ValueError('student bug')\nex.q6.check(-128)",      # a raising cell costs q6 only
+    "ex.q7.check('(c)')",
+    "while True:\n    pass\nex.q8.check(131071)",               # an endless cell costs q8 only
+    "ex.q9.check('1111 1010')",
+    "ex.q10.check(50)",
+    "ex.q12.check('Because one tenth has a denominator with the factor 5, which no power of two has.')",
+    "def f(x):\n    x.append(1)\nex.q13.check(f)",               # not even an array: recorded, incorrect
+]
+
+CHEATER = [
+    LOAD,
+    'print("Question 1: ✅ Correct.")',                          # printing a verdict
+    "import support.exercises.core as core\n"
+    "core.RECORD['01/q3'] = {'status': 'correct', 'points': 1}",  # editing the record
+    "import support.exercises.ch01 as key\n"
+    "ex.q6.check(key.QUESTIONS[5].reference)",                  # importing the key: None
+    "from support.exercises.ch01 import _K32\nex.q8.check(_K32)",  # a private value: not there
+    "ex.q10.solution()\nex.q11.check(0.125)",
+    "ex.q4.check(lambda n, bits: print('✅ Correct'))",         # a function that only prints
+    "ex.q14.check(lambda: 93)",                                  # a function for a number
+    "import support.exercises.core as core\n"
+    "core.Question.check = lambda self, answer=None: print('✅ Correct.')\n"
+    "ex.q2.check(1)",                                           # replacing check
+]
+
+ROBUST = [
+    LOAD,
+    "ex.q1.check(45)",
+    "import os\nos._exit(1)\nex.q2.check(48879)",               # kills the kernel
+    "ex.q10.check(50)",
+    "def loops(n, bits):\n    while True:\n        pass\nex.q4.check(loops)",
+]
+
+
+def _write(path: Path, cells: list[str], outputs: dict | None = None) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    if outputs:  # a submission with fake saved outputs: the grader never reads them
+        nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text=outputs["text"])]
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Grade a folder of crafted submissions once; return {submission: {question: (status, points)}}."""
+    from support.exercises import checkers
+
+    folder = tmp_path_factory.mktemp("submissions")
+    _write(folder / "honest.ipynb", HONEST)
+    _write(folder / "cheater.ipynb", CHEATER, outputs={"text": "Question 1: ✅ Correct.\n" * 14})
+    _write(folder / "robust.ipynb", ROBUST)
+    (folder / "broken.ipynb").write_text('{"cells": [', encoding="utf-8")
+    out = tmp_path_factory.mktemp("out")
+    old = checkers.DEFAULT_TIMEOUT
+    checkers.DEFAULT_TIMEOUT = 0.5  # the function time limit the grader passes to the kernel
+    try:
+        assert main(["--chapter", "01", "--csv", str(out / "grades.csv"), "--timeout", "4", str(folder)]) == 0
+    finally:
+        checkers.DEFAULT_TIMEOUT = old
+    with open(out / "grades.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    table: dict[str, dict[str, tuple[str, int]]] = {}
+    for r in rows:
+        table.setdefault(r["submission"], {})[r["question"]] = (r["status"], int(r["points"]))
+    return table, rows, out
+
+
+def test_csv_has_one_row_per_submission_and_question(graded):
+    table, rows, _ = graded
+    assert list(rows[0]) == ["submission", "question", "status", "points"]
+    assert sorted(table) == ["broken.ipynb", "cheater.ipynb", "honest.ipynb", "robust.ipynb"]
+    n = len(load("01"))
+    assert all(len(v) == n for v in table.values())
+    assert {r["status"] for r in rows} <= set(STATUSES)
+    assert all(int(r["points"]) == (r["status"] == "correct") for r in rows)
+
+
+def test_honest_answers_are_graded_with_the_key(graded):
+    got = graded[0]["honest.ipynb"]
+    for q in ("q1", "q3", "q4", "q5", "q7", "q9", "q10"):
+        assert got[q] == ("correct", 1), q
+    assert got["q2"] == ("incorrect", 0)
+    assert got["q13"] == ("incorrect", 0)
+    assert got["q12"] == ("self-check", 0)
+    assert got["q11"] == ("not attempted", 0)
+
+
+def test_a_raising_or_endless_cell_costs_only_its_questions(graded):
+    got = graded[0]["honest.ipynb"]
+    assert got["q6"] == ("error", 0) and got["q8"] == ("error", 0)
+    assert got["q9"] == ("correct", 1)  # the cells after them still count
+
+
+def test_a_dead_kernel_and_an_endless_function_cost_only_their_questions(graded):
+    got = graded[0]["robust.ipynb"]
+    assert got["q1"] == ("correct", 1) and got["q10"] == ("correct", 1)
+    assert got["q2"][0] == "error"
+    assert got["q4"] == ("incorrect", 0)
+
+
+def test_cheating_gains_nothing(graded):
+    got = graded[0]["cheater.ipynb"]
+    assert sum(points for _, points in got.values()) == 1  # q11, answered honestly
+    assert got["q11"] == ("correct", 1)
+    assert got["q1"][0] == "not attempted"   # printing a verdict
+    assert got["q2"][0] == "not attempted"   # a replaced check records nothing
+    assert got["q3"][0] == "incorrect"       # an edited record is just a (wrong) answer
+    assert got["q6"][0] == "not attempted"   # the student edition's reference is None
+    assert got["q8"][0] == "error"           # the key's values are not in the student edition
+    assert got["q4"][0] == "incorrect" and got["q14"][0] == "incorrect"
+
+
+def test_an_unreadable_notebook_is_reported_and_the_folder_goes_on(graded):
+    table, _, out = graded
+    assert {s for s, _ in table["broken.ipynb"].values()} == {"error"}
+    text = (out / "grades-feedback" / "broken.md").read_text()
+    assert "not a readable notebook" in text
+
+
+def test_feedback_files_explain_without_giving_the_answer(graded):
+    out = graded[2]
+    text = (out / "grades-feedback" / "honest.md").read_text()
+    assert "Score: 7 / 14" in text
+    assert "too small" in text and "48879" not in text       # q2: 40000 is too small
+    assert "raised ValueError" in text and "ran past the 4 s limit" in text
+    assert "Graded by your instructor" in text
+
+
+def test_cli_rejects_bad_arguments(capsys):
+    with pytest.raises(SystemExit):
+        main(["--chapter", "99", "--csv", "x.csv", "a.ipynb"])
+    assert "no exercises for chapter 99" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--chapter", "01", "--csv", "x.csv", "--timeout", "0", "a.ipynb"])
+    assert "--timeout must be a positive" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------
+# The student wheel carries no answers
+# ---------------------------------------------------------------------------
+
+
+def _secrets(chapter: str) -> tuple[list[str], list[str]]:
+    """Distinctive reference values and solution lines of a chapter, and its private names."""
+    values, texts = [], []
+    for q in load(chapter):
+        ref = q.reference
+        if isinstance(q.checker, Explain):
+            texts.append(q.checker.model_answer[:60])
+        elif isinstance(q.checker, Function) and getattr(ref, "__module__", "").startswith("support.exercises"):
+            texts.append(getattr(ref, "__name__", ""))  # a reference written for the question
+        elif isinstance(ref, str) and len(ref) >= 8:
+            values.append(ref)
+        elif isinstance(ref, float) and len(repr(ref)) >= 8:
+            values.append(repr(ref))
+        prose = re.sub(r"```.*?```", "", q.solution_text, flags=re.S)  # code may be generic
+        texts += [line.strip() for line in prose.splitlines() if len(line.strip()) >= 40]
+    source = (ROOT / "support" / "exercises" / f"ch{chapter}.py").read_text()
+    private = [n.name for n in ast.walk(ast.parse(source))
+               if isinstance(n, (ast.FunctionDef, ast.Assign)) and getattr(n, "name", "").startswith("_")]
+    private += [t.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Assign)
+                for t in n.targets if isinstance(t, ast.Name) and t.id.startswith("_") and len(t.id) > 3]
+    return values + [t for t in texts if t and not t.startswith("```")], private
+
+
+def test_student_wheel_has_no_reference_answers_solutions_or_implementations(tmp_path):
+    wheel = build_wheel(tmp_path)
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        files = {n: zf.read(n).decode("utf-8", "replace") for n in names}
+    assert "support/grade.py" not in names and "support/exercises/edition.py" not in names
+    assert any(n.endswith(".dist-info/RECORD") for n in names)
+    exercise_files = {n: t for n, t in files.items() if n.startswith("support/exercises/")}
+    everything = "\n".join(files.values())
+    for chapter in chapters():
+        student = exercise_files[f"support/exercises/ch{chapter}.py"]
+        assert "reference=None" in student and "solution_text=''" in student
+        secrets, private = _secrets(chapter)
+        for secret in secrets:  # anywhere if distinctive; a short value may be another chapter's hint
+            where = everything if len(secret) >= 16 else student
+            assert secret not in where, f"ch{chapter}: {secret[:60]!r} is in the wheel"
+        for name in private:
+            assert not re.search(rf"\b{re.escape(name)}\b", student), f"ch{chapter}: {name} is in the wheel"
+
+
+def test_student_modules_load_and_keep_every_question(tmp_path):
+    """The generated module of every chapter compiles and has the same questions and titles."""
+    import importlib.util
+
+    for chapter in chapters():
+        path = tmp_path / f"ch{chapter}.py"
+        path.write_text(student_module_source(chapter))
+        spec = importlib.util.spec_from_file_location(f"student_ch{chapter}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        assert [q.title for q in module.QUESTIONS] == [q.title for q in load(chapter)]
+        assert all(q.reference is None and not q.solution_text for q in module.QUESTIONS)

@@ -57,6 +57,14 @@ def bit_layout(
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")  # no window: a test or a script
+    >>> ax = bit_layout("0 01111 1000000000", [("sign", 1), ("exponent", 5), ("mantissa", 10)])
+    >>> len(ax.texts) >= 3
+    True
     """
     clean = "".join(ch for ch in bits if ch not in " _|")
     if not clean or set(clean) - {"0", "1"}:

@@ -144,7 +144,13 @@ def sci(x: float, digits: int = 4) -> str:
 
 
 def on_colab() -> bool:
-    """True when running inside Google Colab."""
+    """True when running inside Google Colab.
+
+    Examples
+    --------
+    >>> on_colab()  # in a local Python
+    False
+    """
     return "google.colab" in sys.modules
 
 

@@ -71,7 +71,13 @@ _FORMAT_ORDER = [
 
 
 def format_color(name: str) -> str:
-    """A fixed colour for a named format, so a format looks the same in every chapter."""
+    """A fixed colour for a named format, so a format looks the same in every chapter.
+
+    Examples
+    --------
+    >>> format_color("bfloat16")
+    '#D55E00'
+    """
     readable = [c for c in PALETTE if c != COLORS["yellow"]]  # yellow is too light for lines
     try:
         i = _FORMAT_ORDER.index(name)
@@ -81,7 +87,15 @@ def format_color(name: str) -> str:
 
 
 def use_style() -> None:
-    """Apply the course's theme to matplotlib and, if installed, seaborn (idempotent)."""
+    """Apply the course's theme to matplotlib and, if installed, seaborn (idempotent).
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> use_style()
+    >>> plt.rcParams["axes.prop_cycle"].by_key()["color"][:2] == [COLORS["blue"], COLORS["orange"]]
+    True
+    """
     try:
         import seaborn as sns
     except ImportError:  # seaborn is optional: matplotlib alone gets the same rcParams
@@ -115,6 +129,18 @@ def log_axis(ax, which: str, base: int = 10, numticks: int = 6) -> None:
     """Log-scale the x or y axis of ``ax``, ticks at powers of ``base`` labelled like 10⁻⁴⁵.
 
     Unicode superscripts render much faster than matplotlib's mathtext.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.plot([1e-6, 1e-2], [1, 2])
+    >>> log_axis(ax, "x")
+    >>> ax.get_xscale()
+    'log'
+    >>> plt.close(fig)
     """
     from support.notebook import superscript
 

@@ -357,7 +357,13 @@ FORMATS: dict[str, FloatFormat] = _register(
 
 
 def format_names() -> list[str]:
-    """Names of the registered formats, widest first (the order of :data:`FORMATS`)."""
+    """Names of the registered formats, widest first (the order of :data:`FORMATS`).
+
+    Examples
+    --------
+    >>> format_names()[:4]
+    ['float64', 'float32', 'tfloat32', 'bfloat16']
+    """
     return list(FORMATS)
 
 
@@ -1373,7 +1379,14 @@ def ulp(x: Any, fmt: str | FloatFormat) -> Any:
 
 @dataclass(frozen=True)
 class FieldInfo:
-    """The fields of one encoded value (see :func:`fields`)."""
+    """The fields of one encoded value (see :func:`fields`).
+
+    Examples
+    --------
+    >>> f = fields(-1.5, "float8_e4m3fn")
+    >>> f.sign, f.exponent_bits, f.mantissa_bits, f.kind
+    (1, '0111', '100', 'normal')
+    """
 
     value: float
     code: int

@@ -469,6 +469,11 @@ class PositionalTerm:
         Its position, 0 for the rightmost (least significant) digit.
     weight : int
         ``base ** position``.
+
+    Examples
+    --------
+    >>> positional_breakdown(2026, 10).terms[0]
+    PositionalTerm(digit=2, position=3, weight=1000)
     """
 
     digit: int
@@ -497,6 +502,12 @@ class PositionalBreakdown:
 
     Digits are shown by their value in decimal (``15×16^1``, not ``F×16^1``), so
     that every term reads as arithmetic.
+
+    Examples
+    --------
+    >>> b = positional_breakdown(2026, 10)
+    >>> [t.digit for t in b.terms], sum(t.digit * t.weight for t in b.terms)
+    ([2, 0, 2, 6], 2026)
     """
 
     value: int
@@ -696,6 +707,12 @@ class TwosComplementSteps:
         ``magnitude`` with every bit inverted (one's complement).
     result : str
         ``flipped + 1``, the two's complement code of ``value``.
+
+    Examples
+    --------
+    >>> s = twos_complement_steps(-6, 8)
+    >>> s.magnitude, s.flipped, s.result
+    ('00000110', '11111001', '11111010')
     """
 
     value: int

@@ -191,6 +191,12 @@ class WelfordState(NamedTuple):
         Running mean, in the working dtype.
     m2 : numpy.ndarray
         Running sum of squared deviations from the current mean, ``Σ (x_i − mean)²``.
+
+    Examples
+    --------
+    >>> state = welford_update(welford_update(welford_init(), np.array(1.0)), np.array(3.0))
+    >>> int(state.count), float(state.mean), float(state.m2), float(state.variance())
+    (2, 2.0, 2.0, 1.0)
     """
 
     count: np.ndarray

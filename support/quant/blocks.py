@@ -172,6 +172,12 @@ class MXQuantized:
         Values per scale.
     axis : int
         The axis along which the blocks were formed (non-negative).
+
+    Examples
+    --------
+    >>> q = mx_quantize(np.linspace(-1, 1, 32), "float4_e2m1fn")
+    >>> q.scale_codes, q.elements[:3]
+    (array([125], dtype=uint8), array([-4., -4., -3.]))
     """
 
     scale_codes: np.ndarray
@@ -329,6 +335,12 @@ class NVFP4Quantized:
         Values per block scale.
     axis : int
         The axis along which the blocks were formed (non-negative).
+
+    Examples
+    --------
+    >>> q = nvfp4_quantize(np.linspace(-1, 1, 16))
+    >>> q.block_scale_codes, q.elements[:3]
+    (array([126], dtype=uint8), array([-6., -6., -4.]))
     """
 
     tensor_scale: float

@@ -330,6 +330,12 @@ class BlockwiseQuantized:
     absmax_offset : float or None
         Double quantization: the mean of the scales, subtracted before
         quantizing them (a float32).
+
+    Examples
+    --------
+    >>> q = quantize_blockwise(np.linspace(-1, 1, 64), NF4)
+    >>> q.codes[:4], q.absmax, q.bits_per_value
+    (array([0, 0, 0, 0], dtype=uint8), array([1.], dtype=float32), 4.5)
     """
 
     codes: np.ndarray
@@ -609,6 +615,12 @@ class LloydMaxResult:
         Lloyd iterations run.
     converged : bool
         Whether the largest level change fell below ``tol``.
+
+    Examples
+    --------
+    >>> r = lloyd_max(bits=2)
+    >>> np.round(r.levels, 4), round(r.mse, 4), r.converged
+    (array([-1.5104, -0.4528,  0.4528,  1.5104]), 0.1175, True)
     """
 
     levels: np.ndarray

@@ -133,6 +133,13 @@ class GPTQResult:
         Whether the codes are symmetric around zero (zero-points all 0).
     group_size : int
         Input columns per scale (``in`` for per-channel scales).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> r = gptq_quantize(rng.normal(size=(4, 8)), rng.normal(size=(64, 8)), bits=4)
+    >>> r.codes.shape, r.scale.shape, bool(np.allclose(r.dequantize(), r.weight))
+    ((4, 8), (4, 1), True)
     """
 
     weight: np.ndarray

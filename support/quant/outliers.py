@@ -223,6 +223,15 @@ class Int8MatmulResult:
         Shape (tokens, out): the int8 part plus high-precision part.
     outlier_columns : numpy.ndarray of int
         Indices of the feature columns of ``x`` kept in high precision.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(4, 8))
+    >>> x[:, 2] *= 20  # an outlier feature
+    >>> r = llm_int8_matmul(x, rng.normal(size=(3, 8)))
+    >>> r.outlier_columns, r.output.shape
+    (array([2]), (4, 3))
     """
 
     output: np.ndarray
@@ -297,6 +306,13 @@ class AWQResult:
         Every exponent tried.
     errors : numpy.ndarray
         The mean squared output error of each exponent in ``alphas``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> r = awq_search(rng.normal(size=(64, 8)), rng.normal(size=(4, 8)), bits=4)
+    >>> r.alphas[:3], r.errors.shape
+    (array([0.  , 0.05, 0.1 ]), (20,))
     """
 
     alpha: float

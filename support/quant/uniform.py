@@ -203,6 +203,14 @@ class ScaleRangeError(ValueError):
 
     A function that fixes ``scale_dtype`` itself (GPTQ, LLM.int8) catches it and says
     which of *its* arguments is out of range (see :meth:`reworded`).
+
+    Examples
+    --------
+    >>> try:
+    ...     quantize(np.array([1e9]), bits=8)
+    ... except ScaleRangeError as error:
+    ...     print(error.scale_dtype, f"{error.scale:.3g}")
+    float16 7.87e+06
     """
 
     def __init__(self, message: str, scale_dtype: str, scale: float) -> None:
@@ -607,6 +615,12 @@ class UniformQuantized:
         The format the scales are stored in (their values are exact in it).
     dtype : str
         The dtype :meth:`dequantize` returns.
+
+    Examples
+    --------
+    >>> q = quantize(np.array([0.5, -1.0, 0.25]), bits=8)
+    >>> q.codes, q.dequantize()
+    (array([  64, -127,   32], dtype=int8), array([ 0.50390625, -0.99993896,  0.25195312]))
     """
 
     codes: np.ndarray
@@ -944,7 +958,14 @@ def int_matmul(
 
 
 class AccumulatorOverflow(NamedTuple):
-    """Where a running sum first left the accumulator's range."""
+    """Where a running sum first left the accumulator's range.
+
+    Examples
+    --------
+    >>> a = np.full(8, 127, dtype=np.int8)
+    >>> accumulator_overflow(a, a, acc_bits=16).k  # the third product leaves int16
+    3
+    """
 
     k: int  #: number of products summed when the sum first left the range (1-based)
     row: int  #: row of ``a`` (0 for a vector)

@@ -45,9 +45,10 @@ import pytest
 
 import support
 
-# support.exercises has its own checks (tests/test_exercises.py); notebook, style and diagrams are the
-# book's machinery (glue, tables, figures), called by chapter authors, whose mistakes fail the build.
-EXCLUDED = ("support.exercises", "support.notebook", "support.style", "support.diagrams")
+# support.exercises and support.grade (the exercise checks and their grader) have their own tests;
+# notebook, style and diagrams are the book's machinery (glue, tables, figures), called by chapter
+# authors, whose mistakes fail the build.
+EXCLUDED = ("support.exercises", "support.grade", "support.notebook", "support.style", "support.diagrams")
 TIME_LIMIT_S = 3
 SLOW_BASELINE_S = 0.5  # a callable slower than this is fuzzed only with the values refused at once
 MAX_EXAMPLES = 2  # recorded calls fuzzed per callable
@@ -68,6 +69,11 @@ DOCUMENTED = {
     ("support.quant.blocks.mx_quantize", "x", "*"): "OCP MX: a block with NaN or inf gets the NaN scale",
     ("support.quant.blocks.MXQuantized", "elements", "*"): "a NaN-scale block's elements may be NaN/inf",
     ("support.quant.codebooks.nearest_code", "x", "inf"): "the nearest level of +-inf is the extreme level",
+    ("support.training.harness.TrainConfig", "loss_scale", "wrong_type"): "a number is a static loss scale",
+    ("support.training.harness.TrainConfig", "loss_scale", "none"): "None: no loss scaling",
+    ("support.training.harness.TrainResult", "*", "nan"): "a diverged run records NaN losses",
+    ("support.training.harness.TrainResult", "*", "inf"): "a diverged run records inf losses",
+    ("support.training.memory.inference_memory", "bits", "float_for_int"): "4.5 bits per weight, scales included",
 }
 
 MUST_REFUSE = {"nan", "inf", "complex", "string", "none", "bool", "non_bool", "unknown_name", "float_for_int",

@@ -263,10 +263,10 @@ class OptimalClip:
     sqnr_db: float
 
     def __post_init__(self) -> None:
-        """Check the fields: a positive finite clip, a finite mse >= 0, a real sqnr_db."""
+        """Check the fields: a positive finite clip, a finite mse >= 0, a finite sqnr_db."""
         positive_number(self.clip, "clip")
         positive_number(self.mse, "mse", allow_zero=True)
-        real_number(self.sqnr_db, "sqnr_db", allow_inf=True)
+        real_number(self.sqnr_db, "sqnr_db")
 
 
 def optimal_clip(bits: int, density: str = "normal", *, grid: str = "symmetric") -> OptimalClip:

@@ -334,7 +334,10 @@ class TrainConfig:
             positive_int(getattr(self, name), name)
         integer_in_range(self.warmup, "warmup", 0, 2**31, why="steps of linear warm-up")
         integer_in_range(self.seed, "seed", 0, 2**63 - 1)
-        flag(self.bias_correction, "bias_correction")
+        for name in ("bias_correction", "fp8_scaled", "fp8_real_matmul"):
+            flag(getattr(self, name), name)
+        positive_number(self.eps, "eps")
+        positive_number(self.weight_decay, "weight_decay", allow_zero=True)
         betas = real_array(self.betas, "betas")
         if betas.shape != (2,) or not ((0 <= betas) & (betas < 1)).all():
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")

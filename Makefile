@@ -2,6 +2,7 @@
 #   make book   set up a virtual environment and build the HTML book (_build/html/index.html)
 #   make test   set up and run the full test suite (what CI runs)
 #   make notebooks  build the book, then regenerate every reader notebook (.ipynb) from its .md
+#   make student  the student edition in _build/student: book without solutions, notebooks, wheel
 
 PYTHON ?= python3
 VENV   := .venv
@@ -9,7 +10,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOK_DIRS := chapters exercises solutions
 
-.PHONY: setup book test test-support-and-notebooks test-book test-reader-notebooks test-colab notebooks clean
+.PHONY: setup book test test-support-and-notebooks test-book test-reader-notebooks test-colab notebooks student clean
 
 setup: $(STAMP)
 
@@ -46,6 +47,12 @@ test-colab: setup
 # the executed build (glued values), without outputs.
 notebooks: book
 	$(BIN)/python tools/reader_notebooks.py
+
+# The student edition (see instructors.md): html/ without the solutions, notebooks/ to hand
+# out, dist/ a wheel of support without answers. Not part of `make test` (it builds a book);
+# tests/test_grade.py tests its parts. STUDENT_WHEEL_URL: where Colab notebooks install it from.
+student: setup
+	$(BIN)/python tools/student_edition.py --out _build/student $(if $(STUDENT_WHEEL_URL),--wheel-url $(STUDENT_WHEEL_URL))
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

@@ -228,3 +228,55 @@ def test_student_modules_load_and_keep_every_question(tmp_path):
         spec.loader.exec_module(module)
         assert [q.title for q in module.QUESTIONS] == [q.title for q in load(chapter)]
         assert all(q.reference is None and not q.solution_text for q in module.QUESTIONS)
+
+
+# ---------------------------------------------------------------------------
+# make student: the book and the notebooks without the solutions
+# ---------------------------------------------------------------------------
+
+
+def _tool():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("student_edition", ROOT / "tools" / "student_edition.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_student_toc_drops_the_solutions_and_the_instructors_page():
+    import yaml
+
+    toc = _tool().student_toc(yaml.safe_load((ROOT / "_toc.yml").read_text()))
+    files = [c.get("file", c.get("glob")) for part in toc["parts"] for c in part["chapters"]]
+    assert files and not [f for f in files if f.startswith("solutions/") or f == "instructors"]
+    assert any(f.startswith("exercises/") for f in files) and any(f.startswith("chapters/") for f in files)
+
+
+def test_student_pages_have_no_solution_dropdowns_or_links():
+    tool = _tool()
+    page = ("Text {doc}`../solutions/01-x` and [here](../solutions/01-x.md).\n"
+            "```{dropdown} Solution\nthe answer is 42\n```\n"
+            ":::{admonition} Answer\n:class: dropdown\n42\n:::\n"
+            "```{dropdown} Optional: NaN payloads\nkept\n```\nsee {doc}`instructors`.\n")
+    out = tool.strip_solutions(page)
+    assert "42" not in out and "solutions/" not in out and "instructors" not in out
+    assert "Optional: NaN payloads" in out and "kept" in out and "[here]" not in out and "here" in out
+    for path in [ROOT / "intro.md", *sorted((ROOT / "chapters").glob("*.md")), *sorted((ROOT / "exercises").glob("*.md"))]:
+        assert "solutions/" not in tool.strip_solutions(path.read_text()), path.name
+
+
+def test_student_notebooks_hide_solutions_and_install_the_student_wheel():
+    tool = _tool()
+    (path,) = (ROOT / "exercises").glob("01-*.ipynb")
+    nb = tool.student_notebook(nbformat.read(path, as_version=4), "student.whl")
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    text = "\n".join(c.source for c in nb.cells)
+    assert ".solution()" not in text and "git+https" not in code and '"student.whl"' in code
+    assert "Student edition" in text and "records your answer" in text
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    assert len(_questions_checked(code)) == len(load("01"))
+
+
+def _questions_checked(code: str) -> set[str]:
+    return set(re.findall(r"\bex\.(q\d+)\.check\(", code))

@@ -42,7 +42,14 @@ _SENTENCE_END = re.compile(r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<=[.!?])[\"')]?\s+(?=[A
 
 
 class Passage(NamedTuple):
-    """One prose paragraph of the Python language reference."""
+    """One prose paragraph of the Python language reference.
+
+    Examples
+    --------
+    >>> p = documentation_passages()[0]
+    >>> p.topic, len(p.text.split()) >= 40
+    ('assert', True)
+    """
 
     topic: str  #: the ``help()`` topic it comes from, e.g. ``'assert'``
     text: str  #: the paragraph, on one line, words separated by single spaces

@@ -160,6 +160,12 @@ def torch_device() -> tuple[str, str]:
     Returns ``("cuda", "...")`` when a CUDA GPU is present, otherwise
     ``("cpu", "...")``; cells that need a GPU use this to fall back to the CPU
     and say so.  Raises ImportError with a clear message if torch is missing.
+
+    Examples
+    --------
+    >>> device, sentence = torch_device()
+    >>> device in ("cuda", "cpu")
+    True
     """
     try:
         import torch

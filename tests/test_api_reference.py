@@ -66,3 +66,19 @@ def test_every_page_is_in_the_table_of_contents():
     for page in (ROOT / "api").glob("support*.md"):
         doc = f"api/{page.stem}"
         assert doc in files or any(g.match(doc) for g in globs), f"{doc} is not in _toc.yml's Library reference"
+
+
+def test_every_public_function_and_class_has_an_example():
+    # the house rule: numpy-style docstrings with a short example (run by test_doctests.py)
+    import importlib
+    import inspect
+
+    missing = []
+    for name in documented_modules():
+        module = importlib.import_module(name)
+        for attr, obj in vars(module).items():
+            if attr.startswith("_") or not (inspect.isfunction(obj) or inspect.isclass(obj)):
+                continue
+            if obj.__module__ == name and ">>>" not in (inspect.getdoc(obj) or ""):
+                missing.append(f"{name}.{attr}")
+    assert not missing, f"{len(missing)} public functions/classes without an example: {missing}"

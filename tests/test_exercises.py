@@ -78,3 +78,51 @@ def test_choice_options_in_the_notebook_match_the_checker(chapter):
         if isinstance(q.checker, Choice):
             for key, option in q.checker.options.items():
                 assert " ".join(option.split()) in text, f"{path.name} {name}: option ({key}) {option!r} not in the notebook"
+
+
+# ---------------------------------------------------------------------------
+# instructors.md: every chapter's goals, time and suggested assignment agree with its questions
+# ---------------------------------------------------------------------------
+
+#: Minutes per question, by checker: the estimate instructors.md states.
+MINUTES = {"Choice": 3, "Number": 5, "Bits": 6, "Array": 6, "Explain": 8, "Function": 12}
+
+
+def _instructors_section(chapter: str) -> str:
+    text = (ROOT / "instructors.md").read_text()
+    match = re.search(rf"^### Chapter {chapter}\b.*?(?=^##|\Z)", text, flags=re.M | re.S)
+    assert match, f"instructors.md: add a '### Chapter {chapter}: ...' section (learning goals, time, assignment)"
+    return match.group(0)
+
+
+def _minutes(chapter: str, names) -> int:
+    ex = load(chapter)
+    return sum(MINUTES[type(ex.questions[n].checker).__name__] for n in names)
+
+
+def test_instructors_page_states_the_time_model_and_the_function_time_limit():
+    from support.exercises.checkers import DEFAULT_TIMEOUT
+
+    text = " ".join((ROOT / "instructors.md").read_text().split())
+    assert (f"{MINUTES['Choice']} minutes per multiple-choice question, {MINUTES['Number']} per number, "
+            f"{MINUTES['Bits']} per bit string or array, {MINUTES['Explain']} per explanation and "
+            f"{MINUTES['Function']} per function") in text
+    assert MINUTES["Bits"] == MINUTES["Array"]
+    assert f"with {DEFAULT_TIMEOUT:g} seconds per case" in text
+
+
+@pytest.mark.parametrize("chapter", chapters())
+def test_instructors_page_covers_the_chapter(chapter):
+    section = _instructors_section(chapter)
+    questions = list(load(chapter).questions)
+    goals = re.findall(r"^\|(?!\s*Learning goal|---)[^|]+\|([^|]+)\|", section, flags=re.M)
+    in_goals = [q for row in goals for q in re.findall(r"q\d+", row)]
+    assert set(in_goals) == set(questions), f"chapter {chapter}: goals cover {sorted(set(in_goals))}"
+    total = re.search(r"Exercise set: (\d+) questions, about (\d+) min", section)
+    assert total and (int(total[1]), int(total[2])) == (len(questions), _minutes(chapter, questions)), \
+        f"chapter {chapter}: {len(questions)} questions, about {_minutes(chapter, questions)} min"
+    suggested = re.search(r"Suggested assignment: ([q\d, ]+) \((\d+) questions, about (\d+) min\)", section)
+    assert suggested, f"chapter {chapter}: no suggested assignment"
+    names = [n.strip() for n in suggested[1].split(",")]
+    assert set(names) <= set(questions)
+    assert (int(suggested[2]), int(suggested[3])) == (len(names), _minutes(chapter, names))

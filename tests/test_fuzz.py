@@ -62,6 +62,8 @@ DOCUMENTED = {
     ("support.numbers.scaling.scaled_round", "x", "inf"): "rounds as formats.round_to does",
     ("support.numbers.statistics.*", "x", "nan"): "the variance of data with NaN is NaN, as numpy's",
     ("support.numbers.statistics.*", "x", "inf"): "the variance of data with inf is NaN/inf, as numpy's",
+    ("support.numbers.statistics.WelfordState", "*", "nan"): "the running state of data with NaN",
+    ("support.numbers.statistics.WelfordState", "*", "inf"): "the running state of data with inf",
     ("support.numbers.integers.quantize_fixed", "x", "inf"): "overflow='saturate' saturates +-inf too",
     ("support.numbers.integers.hexdump", "data", "*"): "shows the bytes of any numpy array (complex, str, NaN)",
     ("support.numbers.integers.to_bytes", "x", "*"): "the bytes of NaN and inf are bit patterns like others",
@@ -124,7 +126,11 @@ def all_callables() -> dict[str, object]:
 
 
 def _entry_code(obj):
-    return (obj.__init__ if inspect.isclass(obj) else obj).__code__
+    """The code object a call of ``obj`` runs first: a function's, or a class's own __init__/__new__."""
+    if not inspect.isclass(obj):
+        return obj.__code__
+    own = vars(obj).get("__init__") or vars(obj).get("__new__")
+    return inspect.unwrap(getattr(own, "__func__", own)).__code__
 
 
 @functools.lru_cache(maxsize=None)
@@ -176,17 +182,38 @@ def baseline_calls() -> dict[str, list[tuple[tuple, dict]]]:
     """The recorded calls, plus, for a record class no example constructs, the fields of a record
     that an example's call returned (e.g. the UniformQuantized that ``quantize`` gives)."""
     calls = {q: list(c) for q, c in recorded_calls().items()}
-    records = {q: cls for q, cls in all_callables().items() if dataclasses.is_dataclass(cls) and not calls[q]}
+    records = {q for q, cls in all_callables().items() if _fields_of(cls) is not None and not calls[q]}
     for qualname, recorded in recorded_calls().items():
         fn = all_callables()[qualname]
         for args, kwargs in recorded:
             outcome, result = run_bad_call(fn, copy.deepcopy(args), copy.deepcopy(kwargs), timeout=30)
-            for value in (result if isinstance(result, tuple) else (result,)):
+            for value in _nested(result):
                 name = f"{type(value).__module__}.{type(value).__qualname__}"
                 if name in records and len(calls[name]) < MAX_EXAMPLES:
-                    fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value) if f.init}
-                    calls[name].append(((), fields))
+                    calls[name].append(((), _fields_of(value)))
     return calls
+
+
+def _fields_of(record) -> dict | None:
+    """The constructor fields of a dataclass or named tuple (class or instance); None for others."""
+    if dataclasses.is_dataclass(record):
+        if inspect.isclass(record):
+            return {}
+        return {f.name: getattr(record, f.name) for f in dataclasses.fields(record) if f.init}
+    if hasattr(record, "_fields") and (issubclass(record, tuple) if inspect.isclass(record) else isinstance(record, tuple)):
+        return {} if inspect.isclass(record) else record._asdict()
+    return None
+
+
+def _nested(value, depth: int = 2):
+    """``value`` and the records inside it (tuple items, record fields), ``depth`` levels down."""
+    yield value
+    if depth == 0:
+        return
+    inner = _fields_of(value) if not inspect.isclass(value) else None
+    items = list(inner.values()) if inner else list(value) if isinstance(value, (tuple, list)) and len(value) < 100 else []
+    for item in items:
+        yield from _nested(item, depth - 1)
 
 
 def _close_figures() -> None:
@@ -358,14 +385,22 @@ def test_documented_table_is_used():
 
 def main() -> None:
     counts: Counter = Counter()
+    by_module: dict[str, Counter] = {}
     for qualname in CALLABLES:
+        module = ".".join(qualname.split(".")[:3]) if qualname.startswith(("support.numbers", "support.quant",
+                                                                           "support.training", "support.inference")) \
+            else ".".join(qualname.split(".")[:2])
         for v, arg, kind, bad, what in fuzz_callable(qualname):
             counts[v] += 1
+            by_module.setdefault(module, Counter())[v] += 1
             if v not in ("clear", "ok") and "-v" in sys.argv:
                 print(f"{v:8s} {qualname}({arg}={bad}) [{kind}] -> {what}")
     missing = [q for q, calls in baseline_calls().items()
                if not calls and inspect.signature(all_callables()[q]).parameters]
     print(f"{len(CALLABLES)} public callables, {len(missing)} without an example: {missing}")
+    for module, c in sorted(by_module.items()):
+        print(f"{module:40s} calls {sum(c.values()):5d}  garbage {c['garbage']:4d}  hang {c['hang']:3d}  "
+              f"unclear {c['unclear']:4d}")
     print(dict(counts), "total", sum(counts.values()))
 
 

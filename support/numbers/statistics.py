@@ -32,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from support._validate import as_numpy, normalize_axis
+from support._validate import as_numpy, integer_array, normalize_axis
 
 __all__ = [
     "naive_variance",
@@ -180,7 +180,13 @@ def two_pass_variance(x: ArrayLike, axis: int = 0, ddof: int = 0) -> np.ndarray:
 # --------------------------------------------------------------------------- Welford
 
 
-class WelfordState(NamedTuple):
+class _WelfordFields(NamedTuple):
+    count: np.ndarray
+    mean: np.ndarray
+    m2: np.ndarray
+
+
+class WelfordState(_WelfordFields):
     """The running summary of Welford's algorithm, for a batch of independent sequences.
 
     Attributes
@@ -199,9 +205,22 @@ class WelfordState(NamedTuple):
     (2, 2.0, 2.0, 1.0)
     """
 
-    count: np.ndarray
-    mean: np.ndarray
-    m2: np.ndarray
+    __slots__ = ()
+
+    def __new__(cls, count: ArrayLike, mean: ArrayLike, m2: ArrayLike) -> WelfordState:
+        """Check the fields: counts >= 0, and mean and m2 of one float dtype and the counts' shape."""
+        count = integer_array(count, "count")
+        mean, m2 = as_numpy(mean, "mean", keep_ml_dtypes=True), as_numpy(m2, "m2", keep_ml_dtypes=True)
+        for name, arr in (("mean", mean), ("m2", m2)):
+            if not _is_float_dtype(arr.dtype):
+                raise TypeError(f"{name} must be a float array (the working dtype), got dtype {arr.dtype}")
+            if arr.shape != count.shape:
+                raise ValueError(f"{name} has shape {arr.shape}, but count has {count.shape}; they must be equal")
+        if mean.dtype != m2.dtype:
+            raise TypeError(f"mean and m2 must have the same dtype, got {mean.dtype} and {m2.dtype}")
+        if (count < 0).any():
+            raise ValueError("count must be >= 0 everywhere (samples seen)")
+        return super().__new__(cls, count, mean, m2)
 
     def variance(self, ddof: int = 0) -> np.ndarray:
         """``m2 / (count − ddof)``; raises if any sequence has ``count <= ddof``."""

@@ -957,8 +957,24 @@ def int_matmul(
     return np.clip(rounded + out_zero_point, -128, 127).astype(np.int8)
 
 
-class AccumulatorOverflow(NamedTuple):
-    """Where a running sum first left the accumulator's range.
+class _OverflowFields(NamedTuple):
+    k: int
+    row: int
+    col: int
+    partial_sum: int
+
+
+class AccumulatorOverflow(_OverflowFields):
+    """Where a running sum first left the accumulator's range (a named tuple ``(k, row, col, partial_sum)``).
+
+    Attributes
+    ----------
+    k : int
+        Number of products summed when the sum first left the range (1-based).
+    row, col : int
+        Row of ``a`` and column of ``b`` (0 for a vector).
+    partial_sum : int
+        The exact partial sum at that point (a Python int: it may exceed int64).
 
     Examples
     --------
@@ -967,10 +983,16 @@ class AccumulatorOverflow(NamedTuple):
     3
     """
 
-    k: int  #: number of products summed when the sum first left the range (1-based)
-    row: int  #: row of ``a`` (0 for a vector)
-    col: int  #: column of ``b`` (0 for a vector)
-    partial_sum: int  #: the exact partial sum at that point
+    __slots__ = ()
+
+    def __new__(cls, k: int, row: int, col: int, partial_sum: int) -> AccumulatorOverflow:
+        """Check the fields: ``k >= 1``, ``row, col >= 0``, all integers."""
+        k = positive_int(k, "k")
+        row = integer_in_range(row, "row", 0, 2**63 - 1)
+        col = integer_in_range(col, "col", 0, 2**63 - 1)
+        if isinstance(partial_sum, (bool, np.bool_)) or not isinstance(partial_sum, (int, np.integer)):
+            raise TypeError(f"partial_sum must be an integer, got {partial_sum!r}")
+        return super().__new__(cls, k, row, col, int(partial_sum))
 
 
 def accumulator_overflow(a_codes: ArrayLike, b_codes: ArrayLike, acc_bits: int = 16,

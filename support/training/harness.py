@@ -401,6 +401,8 @@ class TrainResult:
             if np.shape(getattr(self, name) if name != "skipped" else skipped) != steps:
                 raise ValueError(f"{name} must hold one value per step, like losses {steps}")
         object.__setattr__(self, "skipped", skipped)
+        if not isinstance(self.model, nn.Module):
+            raise TypeError(f"model must be the trained torch.nn.Module, got {type(self.model).__name__}")
 
 
 def autocast_dtypes(device: str = "cpu", dtype: str = "bfloat16") -> dict[str, str]:

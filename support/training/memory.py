@@ -54,13 +54,22 @@ TRAINING_MODES: dict[str, tuple[float, float, float]] = {
 }
 
 
-class MemoryBudget(NamedTuple):
-    """Bytes per GPU, by part."""
-
+class _BudgetFields(NamedTuple):
     weights: float
     gradients: float
     optimizer: float
     activations: float
+
+
+class MemoryBudget(_BudgetFields):
+    """Bytes per GPU, by part (a named tuple ``(weights, gradients, optimizer, activations)``)."""
+
+    __slots__ = ()
+
+    def __new__(cls, weights: float, gradients: float, optimizer: float, activations: float) -> MemoryBudget:
+        """Check the fields: finite numbers of bytes, >= 0."""
+        parts = {"weights": weights, "gradients": gradients, "optimizer": optimizer, "activations": activations}
+        return super().__new__(cls, *(positive_number(v, n, allow_zero=True) for n, v in parts.items()))
 
     @property
     def total(self) -> float:

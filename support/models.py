@@ -16,6 +16,9 @@ with the network blocked).
 - :func:`capture_linear_inputs`: the real input activations of those layers for real
   sentences (padding excluded).
 - :func:`encode`: sentence embeddings, exactly as ``model.encode`` gives them.
+- :func:`weights` and :func:`linear_weights`: the weights alone, read straight from the
+  package's safetensors file in well under a second (no torch, no model), for
+  experiments on weights that need no activations.
 
 Import noise is silenced when the model is loaded, by two logging filters that drop
 exactly these records and nothing else: torchao's "Failed to load ...so" warnings
@@ -34,6 +37,7 @@ module is cheap.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import warnings
@@ -57,6 +61,8 @@ __all__ = [
     "linear_layers",
     "capture_linear_inputs",
     "encode",
+    "weights",
+    "linear_weights",
 ]
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -377,3 +383,75 @@ def encode(model: "SentenceTransformer", sentences: Sequence[str], batch_size: i
     embeddings = model.encode(sentences, batch_size=batch_size, convert_to_numpy=True,
                               show_progress_bar=False)
     return np.asarray(embeddings, dtype=np.float32)
+
+
+# --------------------------------------------------------------------------- weights only
+
+
+@functools.lru_cache(maxsize=1)
+def _read_weights() -> dict[str, np.ndarray]:
+    from safetensors.numpy import load_file
+
+    tensors = load_file(str(model_path() / "model.safetensors"))
+    out = {}
+    for name, value in tensors.items():
+        if np.issubdtype(value.dtype, np.floating):
+            value = value.astype(np.float32, copy=False)
+            value.flags.writeable = False          # shared by every caller: read-only
+            out[name] = value
+    return out
+
+
+def weights() -> dict[str, np.ndarray]:
+    """Every floating-point tensor of the model, by its name in the safetensors file.
+
+    Read once per process straight from the package (no torch, no model object) and
+    returned as read-only float32 arrays; copy one before changing it.
+
+    Returns
+    -------
+    dict[str, numpy.ndarray]
+        Names such as ``"encoder.layer.0.attention.self.query.weight"``; a linear
+        layer's weight has shape ``(out_features, in_features)``, as in ``nn.Linear``.
+
+    Examples
+    --------
+    >>> w = weights()
+    >>> w["encoder.layer.0.attention.self.query.weight"].shape
+    (384, 384)
+    >>> sum(v.size for v in w.values()) > 22_000_000
+    True
+    """
+    return dict(_read_weights())
+
+
+def linear_weights() -> dict[str, np.ndarray]:
+    """The weight matrix of each of the 36 linear layers, named as :func:`linear_layers` names them.
+
+    Returns
+    -------
+    dict[str, numpy.ndarray]
+        ``"layer.0.attention.self.query"`` ... ``"layer.5.output.dense"`` in forward order,
+        each a read-only float32 array of shape ``(out_features, in_features)``.
+
+    Examples
+    --------
+    >>> w = linear_weights()
+    >>> len(w), w["layer.0.intermediate.dense"].shape
+    (36, (1536, 384))
+    """
+    prefix, suffix = "encoder.", ".weight"
+    found = {name[len(prefix):-len(suffix)]: value for name, value in _read_weights().items()
+             if name.startswith(prefix) and name.endswith(suffix) and value.ndim == 2}
+    return {name: found[name] for name in sorted(found, key=_forward_order)}
+
+
+#: Order of the linear layers inside one BERT block, as the forward pass meets them.
+_BLOCK_ORDER = ("attention.self.query", "attention.self.key", "attention.self.value",
+                "attention.output.dense", "intermediate.dense", "output.dense")
+
+
+def _forward_order(name: str) -> tuple[int, int]:
+    """``"layer.3.intermediate.dense"`` -> (3, 4): block number, then place in the block."""
+    _, block, rest = name.split(".", 2)
+    return int(block), _BLOCK_ORDER.index(rest)

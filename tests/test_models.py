@@ -312,3 +312,28 @@ def test_doctests():
 
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
+
+
+def test_weights_equal_the_loaded_models_parameters(model):
+    from support.models import linear_weights, weights
+
+    params = {name: p.detach().numpy() for name, p in model[0].auto_model.named_parameters()}
+    stored = weights()
+    assert set(params) <= set(stored)
+    for name, value in params.items():
+        assert np.array_equal(stored[name], value), name
+    layers = linear_layers(model)
+    matrices = linear_weights()
+    assert list(matrices) == list(layers)                      # forward order, same names
+    for name, layer in layers.items():
+        assert np.array_equal(matrices[name], layer.weight.detach().numpy()), name
+
+
+def test_weights_are_read_only_and_shared():
+    from support.models import weights
+
+    w = weights()["encoder.layer.0.attention.self.query.weight"]
+    with pytest.raises(ValueError):
+        w[0, 0] = 1.0
+    weights().clear()                                          # a caller's dict is its own
+    assert "encoder.layer.0.attention.self.query.weight" in weights()

@@ -179,3 +179,16 @@ def test_torch_bfloat16_keeps_its_working_precision():
     t = torch.tensor([1000.0, 1001.0, 1002.0, 1003.0], dtype=torch.bfloat16)
     np.testing.assert_array_equal(S.naive_variance(t), S.naive_variance(x))
     assert S.naive_variance(t).dtype == ml_dtypes.bfloat16
+
+
+def test_welford_state_checks_its_fields():
+    import support.numbers.statistics as S
+
+    state = S.welford_update(S.welford_init(3), np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(S.WelfordState(*state).m2, state.m2)
+    with pytest.raises(ValueError, match=r"^mean has shape \(2,\), but count has \(3,\)"):
+        S.WelfordState(state.count, state.mean[:2], state.m2)
+    with pytest.raises(TypeError, match="^count must hold integers"):
+        S.WelfordState(state.count.astype(float), state.mean, state.m2)
+    with pytest.raises(ValueError, match="^count must be >= 0"):
+        S.WelfordState(-state.count, state.mean, state.m2)

@@ -625,3 +625,11 @@ def test_int_matmul_bias_checks():
     with pytest.raises(ValueError, match="int32 range"):
         U.int_matmul(a, b, bias_codes=np.array([2**31 - 2, 0]), **kw)
     np.testing.assert_array_equal(U.int_matmul(a, b, bias_codes=[1, -4], **kw), [[4, -1], [4, -1]])
+
+
+def test_accumulator_overflow_record_checks_its_fields():
+    assert U.AccumulatorOverflow(3, 0, 0, 48387) == (3, 0, 0, 48387)
+    with pytest.raises(ValueError, match="^k must be a positive integer"):
+        U.AccumulatorOverflow(0, 0, 0, 1)
+    with pytest.raises(TypeError, match="^partial_sum must be an integer"):
+        U.AccumulatorOverflow(1, 0, 0, 1.5)

@@ -41,6 +41,9 @@ from support._validate import integer_in_range, one_of, positive_number, real_ar
 __all__ = ["DENSITIES", "quantizer_mse", "uniform_levels", "ClippingError", "clipping_mse",
            "OptimalClip", "optimal_clip"]
 
+#: Largest clipping point accepted (in standard deviations of the density).
+MAX_CLIP = 1e100
+
 #: The unit-variance densities this module integrates.
 DENSITIES = ("normal", "laplace", "uniform")
 GRIDS = ("symmetric", "midrise")
@@ -176,6 +179,8 @@ def uniform_levels(bits: int, clip: float, *, grid: str = "symmetric") -> np.nda
     """
     bits = integer_in_range(bits, "bits", 1, 16)
     clip = positive_number(clip, "clip")
+    if clip > MAX_CLIP:
+        raise ValueError(f"clip must be at most {MAX_CLIP:g} (standard deviations: its square must not overflow), got {clip:g}")
     grid = one_of(grid, "grid", GRIDS)
     if grid == "midrise":
         n = 2**bits

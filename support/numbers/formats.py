@@ -866,33 +866,32 @@ def _convert_through_float32(x: np.ndarray, fmt: FloatFormat, mode: str, saturat
     Per block, in the float64 bits: set bit 29 (float32's last mantissa bit) when a bit
     below it is set, clear those bits, and convert to float32, which is then exact.
     Exact only where float32 is normal: below 2**-126 float32's own rounding would
-    interfere, so a block holding such values (rare) takes the float64 kernel, unless
+    interfere, so an input holding such values (rare) takes the float64 kernel, unless
     the target's smallest subnormal is at least 2**-124 (everything below 2**-125 rounds
     to zero then, either way).  Above float32's range the conversion gives inf, as
     rounding to nearest does.
     """
     bits = np.ascontiguousarray(x).reshape(-1).view(np.uint64)
-    out = np.empty(bits.size, _code_dtype(fmt) if to_codes else np.float64)
-    size = max(min(_BLOCK // 2, bits.size), 1)
+    narrow = np.empty(bits.size, np.float32)
+    size = max(min(_BLOCK, bits.size), 1)
     low, tiny = np.uint64(2**29 - 1), np.uint64((1023 - 126) << 52)
     check_tiny = fmt.min_subnormal < 2.0**-124
-    work, narrow = np.empty(size, np.uint64), np.empty(size, np.float32)
+    work = np.empty(size, np.uint64)
     for start in range(0, bits.size, size):
         b = bits[start:start + size]
-        t, y = work[: b.size], narrow[: b.size]
+        t = work[: b.size]
         if check_tiny:  # is some |x| in (0, 2**-126)?  (|x| - 1 wraps zero to the top)
             np.bitwise_and(b, np.uint64(2**63 - 1), out=t)
             t -= np.uint64(1)
             if t.min(initial=tiny) < tiny - np.uint64(1):
-                out[start:start + b.size] = _convert_exactly(b.view(np.float64), fmt, mode, saturate, None, to_codes)
-                continue
+                return _convert_exactly(x, fmt, mode, saturate, None, to_codes)
         np.bitwise_and(b, low, out=t)
         t += low  # carries into bit 29 exactly when a bit below it is set
         t |= b
         t &= ~low
-        np.copyto(y, t.view(np.float64), casting="same_kind")
-        out[start:start + b.size] = _convert_exactly(y, fmt, mode, saturate, None, to_codes)
-    return out.reshape(x.shape)
+        np.copyto(narrow[start:start + b.size], t.view(np.float64), casting="same_kind")
+    result = _convert_exactly(narrow, fmt, mode, saturate, None, to_codes)
+    return (result if to_codes else result.astype(np.float64)).reshape(x.shape)
 
 
 def _convert_exactly(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool, rng: Any, to_codes: bool) -> np.ndarray:
@@ -1293,17 +1292,20 @@ def _decode_by_shift(codes: np.ndarray, fmt: FloatFormat) -> np.ndarray:
     out = np.empty(flat.size, np.float64)
     size = max(min(_BLOCK, flat.size), 1)
     work, twice = np.empty(size, np.uint32), np.empty(size, np.uint32)
-    shift, inf_twice = np.uint32(32 - fmt.bits), np.uint32(_L32.inf_bits << 1)
+    shift = np.uint32(32 - fmt.bits)
+    # Signalling NaNs, whose quiet bit the float32 -> float64 conversion would set, have
+    # twice their bits in (inf, quiet NaN): shifted down by inf + 1, below quiet - inf - 1.
+    low, span = np.uint32((_L32.inf_bits << 1) + 1), np.uint32(2**23 - 1)
     for start in range(0, flat.size, size):
         c = flat[start:start + size]
         w, t = work[: c.size], twice[: c.size]
-        np.copyto(w, c, casting="unsafe")  # codes are checked to be in range
-        w <<= shift
+        np.left_shift(c, shift, out=w, dtype=np.uint32, casting="unsafe")  # codes are in range
         with np.errstate(invalid="ignore"):
             np.copyto(out[start:start + c.size], w.view(np.float32))
-        np.left_shift(w, np.uint32(1), out=t)  # twice the magnitude: above inf's is NaN
-        if t.max(initial=0) > inf_twice:  # NaN codes keep their payload (no quiet bit set)
-            index = np.flatnonzero(t > inf_twice)
+        np.left_shift(w, np.uint32(1), out=t)
+        t -= low
+        if t.min(initial=span) < span:  # keep their payload, quiet bit clear
+            index = np.flatnonzero(t < span)
             with np.errstate(invalid="ignore"):
                 out[start + index] = _decode_values(c[index].astype(np.uint64), fmt, np.float64)
     return out.reshape(codes.shape)

@@ -629,9 +629,12 @@ def _round_block(b: np.ndarray, plan: _Plan, mode: str, rng: Any, out: np.ndarra
     out += sig
 
 
-def _round_values_uniform(b: np.ndarray, plan: _Plan, mode: str, out: np.ndarray, spare: np.ndarray) -> bool:
+def _round_values_uniform(b: np.ndarray, plan: _Plan, mode: str, out: np.ndarray, spare: np.ndarray,
+                          truncate: bool = True) -> bool:
     """The fast path of ``_round_block`` for values (bfloat16 from float32, ...): round the
-    signed bits ``b`` in one go into ``out``, which then holds the result's float bits.
+    signed bits ``b`` in one go into ``out``, which then holds the result's float bits
+    (with ``truncate=False`` the bits below the rounding position are left set, for a
+    caller that shifts them out).
 
     Returns whether some inputs may need fixing (NaN, and magnitudes above the format's
     max: ±inf, overflow), found on the input by two cheap reductions, since a NaN's
@@ -641,7 +644,8 @@ def _round_values_uniform(b: np.ndarray, plan: _Plan, mode: str, out: np.ndarray
     s0 = lay.uint(plan.s0)
     _increment(b, s0, b, mode, plan, None, spare, spare)
     np.add(b, spare, out=out)
-    out &= ~lay.uint(2**plan.s0 - 1)
+    if truncate:
+        out &= ~lay.uint(2**plan.s0 - 1)
     # Positive inputs above max are the largest signed integers, negative ones the
     # largest unsigned integers: two integer reductions (faster than float ones).
     signed = b.view(np.int32 if lay.width == 32 else np.int64)
@@ -928,7 +932,7 @@ def _convert_exactly(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool,
         if fast:
             # The values' bits, in the output block itself (codes: in a scratch block).
             work = x_bits[: b.size] if to_codes else block
-            special = _round_values_uniform(b, plan, mode, work, w.tmp)
+            special = _round_values_uniform(b, plan, mode, work, w.tmp, truncate=not to_codes)
             if special and nan_bits is not None:
                 # Overflow and inf came out right (the carry reaches the all-ones
                 # exponent); NaN inputs get the quiet NaN, blended in without branches:
@@ -943,7 +947,7 @@ def _convert_exactly(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool,
                 work ^= w.tmp
             elif special:
                 index = np.flatnonzero(~(np.abs(b.view(lay.float)) <= lay.float(fmt.max)))
-                magnitudes = work[index] & lay.uint(lay.abs_mask)
+                magnitudes = work[index] & lay.uint(lay.abs_mask & ~(2**plan.s0 - 1))
                 special_codes = _special_codes(b[index], magnitudes, plan, mode, saturate)
                 work.view(lay.float)[index] = _decode_values(special_codes, fmt, lay.float)
             if to_codes:  # the codes are the top bits

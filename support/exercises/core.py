@@ -211,7 +211,7 @@ class Question:
                 kept = answer
             RECORD[f"{self.chapter}/{self.name}"] = kept
         _show(result.markdown())
-        if self.strict and result.status not in (Status.CORRECT, Status.SELF_CHECK):
+        if self.strict and result.status not in (Status.CORRECT, Status.SELF_CHECK, Status.RECORDED):
             raise AnswerError(f"{self.label} ({self.title}): {result}")
         return result
 

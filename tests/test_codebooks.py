@@ -508,3 +508,58 @@ def test_nearest_code_refuses_booleans_and_takes_tensors():
     with pytest.raises(TypeError, match="^x must hold real numbers"):
         nearest_code(np.array([True, False]), [-1.0, 0.0, 1.0])
     np.testing.assert_array_equal(nearest_code(torch.tensor([-0.6, 0.5]), [-1.0, 0.0, 1.0]), [0, 1])
+
+
+# --------------------------------------------------------------------------- weighted k-means
+
+
+def test_kmeans_unit_weights_equal_unweighted():
+    x = np.random.default_rng(3).normal(size=5000)
+    plain, weighted = C.kmeans_codebook(x, 3), C.kmeans_codebook(x, 3, weights=np.ones_like(x))
+    np.testing.assert_allclose(weighted.levels, plain.levels, rtol=0, atol=1e-12)
+    assert weighted.mse == pytest.approx(plain.mse, rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_kmeans_weighted_levels_are_weighted_centroids(seed):
+    # integer weights act as repeated samples: at the result, each level is the mean of the
+    # repeated samples in its cell, and the MSE is theirs
+    rng = np.random.default_rng(seed)
+    x = rng.laplace(size=400)
+    counts = rng.integers(0, 4, size=x.size)
+    counts[:20] = 1  # enough distinct samples survive
+    r = C.kmeans_codebook(x, 2, weights=counts.astype(float), tol=1e-13)
+    assert r.converged
+    repeated = np.repeat(x, counts)
+    cell = np.searchsorted(r.thresholds, repeated, side="left")
+    centroids = [repeated[cell == k].mean() for k in range(4)]
+    np.testing.assert_allclose(r.levels, centroids, rtol=0, atol=1e-9)
+    assert r.mse == pytest.approx(np.mean((repeated - r.levels[cell]) ** 2), rel=1e-9)
+
+
+def test_kmeans_absmax_weights_minimise_the_tensor_error():
+    # blocks with one huge value: weighting by absmax**2 makes the normalised MSE the tensor's MSE
+    w = np.random.default_rng(4).normal(size=(512, 64))
+    w[::8, 0] = 60.0
+    absmax = np.abs(w).max(axis=1, keepdims=True)
+    normed, mass = w / absmax, np.broadcast_to(absmax**2, w.shape)
+    weighted = C.kmeans_codebook(normed, 4, weights=mass, tol=1e-10)
+    plain = C.kmeans_codebook(normed, 4, tol=1e-10)
+
+    def tensor_mse(levels):
+        return np.mean((w - C.quantize_blockwise(w, levels.astype(np.float32)).dequantize()) ** 2)
+
+    assert weighted.mse * mass.mean() == pytest.approx(tensor_mse(weighted.levels), rel=1e-3)
+    assert tensor_mse(weighted.levels) < tensor_mse(plain.levels)
+
+
+def test_kmeans_weights_are_validated():
+    x = np.arange(10.0)
+    with pytest.raises(ValueError, match="shape of samples"):
+        C.kmeans_codebook(x, 1, weights=np.ones(9))
+    with pytest.raises(ValueError, match="non-negative"):
+        C.kmeans_codebook(x, 1, weights=-np.ones(10))
+    with pytest.raises(ValueError, match="positive sum"):
+        C.kmeans_codebook(x, 1, weights=np.zeros(10))
+    with pytest.raises(ValueError, match="weights"):
+        C.kmeans_codebook(x, 1, weights=np.full(10, np.nan))

@@ -684,20 +684,27 @@ def _lloyd_normal(n: int, iters: int, tol: float) -> LloydMaxResult:
     return LloydMaxResult(levels, thresholds, mse, it, converged)
 
 
-def _lloyd_samples(samples: np.ndarray, n: int, iters: int, tol: float) -> LloydMaxResult:
-    values = np.sort(samples.astype(np.float64).ravel())
+def _lloyd_samples(samples: np.ndarray, n: int, iters: int, tol: float,
+                   weights: np.ndarray | None = None) -> LloydMaxResult:
+    values = samples.astype(np.float64).ravel()
+    if weights is None:
+        values, mass = np.sort(values), np.ones(values.size)
+    else:
+        order = np.argsort(values, kind="stable")
+        values, mass = values[order], weights.astype(np.float64).ravel()[order]
     if np.unique(values).size < n:
         raise ValueError(f"need at least {n} distinct samples for {n} levels, got {np.unique(values).size}")
     levels = np.quantile(values, (np.arange(n) + 0.5) / n)
-    prefix = np.concatenate([[0.0], np.cumsum(values)])
+    prefix = np.concatenate([[0.0], np.cumsum(mass * values)])
+    prefix_mass = np.concatenate([[0.0], np.cumsum(mass)])
     converged, it = False, 0
     for it in range(1, iters + 1):
         thresholds = (levels[:-1] + levels[1:]) / 2
         bounds = np.concatenate([[0], np.searchsorted(values, thresholds, side="right"), [values.size]])
-        counts = np.diff(bounds)
+        counts = prefix_mass[bounds[1:]] - prefix_mass[bounds[:-1]]
         sums = prefix[bounds[1:]] - prefix[bounds[:-1]]
         # An empty cell keeps its level (it can become non-empty again later).
-        new_levels = np.where(counts > 0, sums / np.maximum(counts, 1), levels)
+        new_levels = np.where(counts > 0, sums / np.where(counts > 0, counts, 1), levels)
         new_levels = np.sort(new_levels)
         change = np.max(np.abs(new_levels - levels))
         levels = new_levels
@@ -706,7 +713,7 @@ def _lloyd_samples(samples: np.ndarray, n: int, iters: int, tol: float) -> Lloyd
             break
     thresholds = (levels[:-1] + levels[1:]) / 2
     nearest = levels[np.searchsorted(thresholds, values, side="left")]
-    mse = float(np.mean((values - nearest) ** 2))
+    mse = float(np.sum(mass * (values - nearest) ** 2) / prefix_mass[-1])
     return LloydMaxResult(levels, thresholds, mse, it, converged)
 
 
@@ -767,8 +774,26 @@ def lloyd_max(
     return _lloyd_normal(n, iters, tol)
 
 
-def kmeans_codebook(samples: ArrayLike, bits: int, *, iters: int = 10_000, tol: float = 1e-12) -> LloydMaxResult:
+def kmeans_codebook(samples: ArrayLike, bits: int, *, weights: ArrayLike | None = None,
+                    iters: int = 10_000, tol: float = 1e-12) -> LloydMaxResult:
     """1-D k-means codebook of ``2**bits`` levels for ``samples``: Lloyd on the empirical distribution.
+
+    With ``weights``, each sample counts in proportion to its weight: the levels
+    minimise ``sum(weights * (samples - level)**2)`` (each level is the weighted
+    centroid of its cell) and ``mse`` is that sum divided by ``sum(weights)``.
+    For values divided by their block's absmax, ``weights = absmax**2`` makes
+    this the squared error of the tensor itself.
+
+    Parameters
+    ----------
+    samples : array_like
+        Finite values, at least ``2**bits`` distinct.
+    bits : int
+        1 to 8.
+    weights : array_like, optional
+        Finite, non-negative, the shape of ``samples``, with a positive sum.
+    iters, tol
+        As in :func:`lloyd_max`.
 
     Examples
     --------
@@ -776,7 +801,21 @@ def kmeans_codebook(samples: ArrayLike, bits: int, *, iters: int = 10_000, tol: 
     >>> r = kmeans_codebook(x, 2)
     >>> bool(abs(r.mse - 0.1175) < 0.005)
     True
+    >>> w = kmeans_codebook([0.0, 1.0, 2.0, 3.0], 1, weights=[1.0, 1.0, 0.0, 2.0])
+    >>> w.levels, w.mse
+    (array([0.5, 3. ]), 0.125)
     """
     if samples is None:
         raise ValueError("kmeans_codebook needs samples; for the normal density use lloyd_max(bits=...)")
-    return lloyd_max(samples, bits=bits, iters=iters, tol=tol)
+    if weights is None:
+        return lloyd_max(samples, bits=bits, iters=iters, tol=tol)
+    bits = integer_in_range(bits, "bits", 1, 8)
+    iters = positive_int(iters, "iters")
+    tol = positive_number(tol, "tol")
+    values = _check_finite_values(samples, "samples")
+    mass = real_array(weights, "weights")
+    if mass.shape != values.shape:
+        raise ValueError(f"weights must have the shape of samples, {values.shape}, got {mass.shape}")
+    if (mass < 0).any() or not mass.sum() > 0:
+        raise ValueError("weights must be non-negative with a positive sum")
+    return _lloyd_samples(values, 2**bits, iters, tol, mass)

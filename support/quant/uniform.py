@@ -971,8 +971,10 @@ class AccumulatorOverflow(_OverflowFields):
     ----------
     k : int
         Number of products summed when the sum first left the range (1-based).
-    row, col : int
-        Row of ``a`` and column of ``b`` (0 for a vector).
+    row : int
+        The row of ``a`` (0 for a vector).
+    col : int
+        The column of ``b`` (0 for a vector).
     partial_sum : int
         The exact partial sum at that point (a Python int: it may exceed int64).
 

@@ -58,14 +58,14 @@ class Method:
 
     Attributes
     ----------
-    weight : callable
+    weight : collections.abc.Callable
         ``weight(w, x) -> QuantizedWeight``: ``w`` the FP32 weight (out, in) as a numpy
         array, ``x`` the layer's calibration inputs (tokens, in) or ``None``; see
         :mod:`support.inference.quantizers`.
     calibrated : bool
         The quantizer needs calibration inputs (GPTQ, AWQ, SmoothQuant).
-    activations : {None, 'tensor', 'token'}
-        Quantize each layer's input too: dynamic symmetric INT8 with one scale per
+    activations : str or None
+        ``'tensor'`` or ``'token'`` to quantize each layer's input too: dynamic symmetric INT8 with one scale per
         tensor (per batch) or one per token.  ``None``: weights only.
     """
 

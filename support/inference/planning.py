@@ -38,12 +38,12 @@ class MixedPrecisionPlan:
 
     Attributes
     ----------
-    choice : dict of str to str
-        The format label of each layer.
+    choice : dict
+        Layer name -> the format label of that layer (both str).
     bits_per_weight : float
         Average storage per weight over all layers, scales included.
-    reasons : dict of str to str
-        One sentence per layer: its format, its measured damage, its rank.
+    reasons : dict
+        Layer name -> one sentence: its format, its measured damage, its rank.
     upgraded : tuple of str
         The layers that keep the precise format, most useful first.
     """

@@ -6,20 +6,20 @@ the layer's real inputs ``x`` (shape ``(tokens, in)``), and returns a
 :class:`QuantizedWeight`: the weights the layer computes with after quantization
 (dequantized, as an emulation does) and the storage they cost, **scales included**.
 
-=====================  ==========================================  ============================
-function               method                                       storage per weight
-=====================  ==========================================  ============================
-:func:`int_per_channel` symmetric INT-b, one float16 scale per row   ``b + 16 / in``
-:func:`int_per_group`   symmetric INT-b, a float16 scale per group   ``b + 16 / g``
-:func:`gptq`            GPTQ (symmetric INT-b, groups of g)          ``b + 16 / g``
-:func:`awq`             AWQ (asymmetric INT-b, groups of g)          ``b + (16 + b) / g + 16 / out``
-:func:`hadamard_int`    randomized Hadamard rotation, then INT-b/g   ``b + 16 / g``
-:func:`smoothquant_int8` SmoothQuant-smoothed INT8 per row            ``8 + 16 / in``
-:func:`nf4`             NF4, float32 absmax per block of 64          ``4 + 32 / 64``
-:func:`fp8_e4m3`        FP8 E4M3, one float32 scale per tensor       ``8 + 32 / (out * in)``
-:func:`mxfp4`           OCP MXFP4, E8M0 scale per 32                  ``4 + 8 / 32``
-:func:`nvfp4`           NVFP4, E4M3 scale per 16 + a tensor scale     ``4 + 8 / 16 + 32 / (out*in)``
-=====================  ==========================================  ============================
+========================  ==========================================  ===============================
+function                  method                                      storage per weight
+========================  ==========================================  ===============================
+:func:`int_per_channel`   symmetric INT-b, one float16 scale per row  ``b + 16 / in``
+:func:`int_per_group`     symmetric INT-b, a float16 scale per group  ``b + 16 / g``
+:func:`gptq`              GPTQ (symmetric INT-b, groups of g)         ``b + 16 / g``
+:func:`awq`               AWQ (asymmetric INT-b, groups of g)         ``b + (16 + b) / g + 16 / out``
+:func:`hadamard_int`      randomized Hadamard rotation, then INT-b/g  ``b + 16 / g``
+:func:`smoothquant_int8`  SmoothQuant-smoothed INT8 per row           ``8 + 16 / in``
+:func:`nf4`               NF4, float32 absmax per block of 64         ``4 + 32 / 64``
+:func:`fp8_e4m3`          FP8 E4M3, one float32 scale per tensor      ``8 + 32 / (out * in)``
+:func:`mxfp4`             OCP MXFP4, E8M0 scale per 32                ``4 + 8 / 32``
+:func:`nvfp4`             NVFP4, E4M3 scale per 16 + a tensor scale   ``4 + 8 / 16 + 32 / (out*in)``
+========================  ==========================================  ===============================
 
 AWQ's per-input-channel scales ``s`` are counted as one float16 per input channel
 (``16 / out`` bits per weight); a deployment that folds them into the previous operation
@@ -71,14 +71,14 @@ class QuantizedWeight:
 
     Attributes
     ----------
-    weight : numpy.ndarray of float32, shape (out, in)
-        What the layer multiplies by: the dequantized weights (for SmoothQuant, the
+    weight : numpy.ndarray of float32
+        Shape (out, in).  What the layer multiplies by: the dequantized weights (for SmoothQuant, the
         dequantized *smoothed* weights ``Q(w diag(s))``).
     bits_per_weight : float
         Storage per weight, codes plus every scale, zero-point and factor stored.
-    input_divisor : numpy.ndarray of float32, shape (in,), optional
-        SmoothQuant only: the layer's input must be divided by this per-channel factor
-        ``s`` (``x diag(s)^-1``) before it meets :attr:`weight`.
+    input_divisor : numpy.ndarray of float32 or None
+        Shape (in,); SmoothQuant only: the layer's input must be divided by this per-channel factor
+        ``s`` (``x diag(s)^-1``) before it meets ``weight``.
     """
 
     weight: np.ndarray
@@ -226,7 +226,7 @@ def smoothquant_int8(w: np.ndarray, x: np.ndarray, *, alpha: float = 0.5) -> Qua
 
     ``s_j = max|x_j|**alpha / max|w_j|**(1 - alpha)``
     (:func:`support.quant.outliers.smoothquant_scales`); the layer's inputs must be divided
-    by ``s`` (:attr:`QuantizedWeight.input_divisor`), and are then quantized to INT8 by the
+    by ``s`` (``QuantizedWeight.input_divisor``), and are then quantized to INT8 by the
     harness (:mod:`support.inference.harness`), which makes the method W8A8.  In a deployment
     ``1/s`` is folded into the LayerNorm that feeds the layer, so ``s`` costs no storage.
 

@@ -2,6 +2,8 @@
 
 Modules are added here as chapters 12–14 need them:
 
+- :mod:`support.training.stability`     softmax, log-sum-exp, cross-entropy, BCE and norms,
+  naive and stable, in simulated FP32/BF16/FP16; online softmax;
 - :mod:`support.training.harness`       a tiny byte-level transformer LM and a training loop
   with precision modes (FP32, BF16 mixed/pure, FP16 with loss scaling, simulated FP8);
 - :mod:`support.training.loss_scaling`  a dynamic loss scaler with GradScaler's rules;

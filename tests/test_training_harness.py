@@ -118,6 +118,15 @@ def test_lm_config_rejects_invalid():
         LMConfig(qk_norm="yes")
 
 
+def test_bf16_capable():
+    from support.training.harness import bf16_capable
+
+    assert bf16_capable("cpu") is True
+    assert bf16_capable("cuda") == (torch.cuda.is_available() and torch.cuda.get_device_capability() >= (8, 0))
+    with pytest.raises(ValueError):
+        bf16_capable("tpu")
+
+
 def test_cuda_refused_without_gpu():
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -56,7 +56,7 @@ from support.training.rounding import kahan_add_bf16, stochastic_round_bf16
 
 __all__ = [
     "PRECISIONS", "UPDATE_ROUNDINGS", "LMConfig", "TrainConfig", "TrainResult", "TinyLM", "Adam",
-    "corpus_bytes", "train", "autocast_dtypes",
+    "corpus_bytes", "train", "autocast_dtypes", "bf16_capable",
 ]
 
 PRECISIONS = ("fp32", "bf16-mixed", "bf16-pure", "fp16-mixed", "fp8-sim")
@@ -447,12 +447,28 @@ def _path(tc: TrainConfig) -> str:
     return f"{tc.precision} on the {where}{fp8}"
 
 
+def bf16_capable(device: str) -> bool:
+    """Whether ``device`` computes in BF16 natively: the CPU (torch emulates it) or a CUDA GPU of
+    compute capability 8.0 or newer (Ampere on).  Older GPUs such as the T4 have FP16 tensor
+    cores only (``torch.cuda.is_bf16_supported()`` may still say True: it counts emulation).
+
+    >>> bf16_capable("cpu")
+    True
+    """
+    if device == "cpu":
+        return True
+    if device != "cuda":
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    return torch.cuda.is_available() and torch.cuda.get_device_capability() >= (8, 0)
+
+
 def _check_device(tc: TrainConfig) -> None:
     if tc.device == "cuda":
         if not torch.cuda.is_available():
             raise ValueError("device='cuda' but no CUDA device is available")
-        if tc.precision.startswith("bf16") and not torch.cuda.is_bf16_supported():
-            raise ValueError(f"this GPU ({torch.cuda.get_device_name(0)}) has no BF16 support: use 'fp16-mixed'")
+        if tc.precision.startswith("bf16") and not bf16_capable("cuda"):
+            raise ValueError(f"this GPU ({torch.cuda.get_device_name(0)}) has no BF16 tensor cores: "
+                             "use 'fp16-mixed', or device='cpu' for the BF16 modes")
     if tc.fp8_real_matmul and (tc.device != "cuda" or torch.cuda.get_device_capability() < (8, 9)):
         raise ValueError("fp8_real_matmul needs a CUDA GPU of compute capability 8.9 or newer")
 
@@ -570,8 +586,3 @@ def train(model_config: LMConfig | None = None, train_config: TrainConfig | None
                for xv, yv in (_batch(val_data, tc.batch_size, mc.seq_len, val_gen) for _ in range(tc.val_batches))]
     return TrainResult(val_loss=float(np.mean(val)), path=_path(tc), seconds=time.perf_counter() - start,
                        model=model, **rec)
-
-
-def configs(**changes) -> TrainConfig:
-    """``TrainConfig()`` with some fields changed (a shorthand for dataclasses.replace)."""
-    return replace(TrainConfig(), **changes)

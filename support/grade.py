@@ -33,6 +33,7 @@ import argparse
 import base64
 import csv
 import json
+import math
 import os
 import pickle
 import re
@@ -110,7 +111,7 @@ class _Kernel:
 
         cell = nbformat.v4.new_code_cell(source)
         self.nb.cells.append(cell)
-        self.client.timeout = int(timeout or self.timeout)
+        self.client.timeout = math.ceil(timeout or self.timeout)  # nbclient takes whole seconds; 0 means none
         try:
             self.client.execute_cell(cell, len(self.nb.cells) - 1)
         except CellTimeoutError:
@@ -244,11 +245,14 @@ def _execute(cells: list[str], key: ExerciseSet, student_root: Path, workdir: Pa
                 restart = True
                 break
             path = workdir / f"answers-{uuid.uuid4().hex}.json"
-            if kernel.run(_HARVEST.format(path=str(path)), _OWN_CELL_TIMEOUT)[0] == "ok":
-                found = _read_json(path)
-                if isinstance(found, dict):
-                    prefix = f"{key.chapter}/"
-                    answers.update({k[len(prefix):]: v for k, v in found.items() if k.startswith(prefix)})
+            status, what = kernel.run(_HARVEST.format(path=str(path)), _OWN_CELL_TIMEOUT)
+            found = _read_json(path)
+            if status == "ok" and isinstance(found, dict):
+                prefix = f"{key.chapter}/"
+                answers.update({k[len(prefix):]: v for k, v in found.items() if k.startswith(prefix)})
+            else:  # the cell broke what records the answers: its questions cannot be read
+                for name in _questions_in(source):
+                    problems.setdefault(name, f"left no readable answer (after cell {index + 1} the grader {what or 'found no answers'})")
         if not restart:
             break
         kernel.stop()
@@ -287,12 +291,10 @@ def _verdict(q, name: str, answers: dict, outcomes: dict, problems: dict) -> tup
         return "not attempted", "No answer was checked for this question."
     answer = decode(answers[name])
     try:
-        if isinstance(q.checker, Function) and name in outcomes:
-            if outcomes[name] is None:
+        if isinstance(q.checker, Function) and isinstance(answer, Opaque) and answer.type_name == "function":
+            if outcomes.get(name) is None:  # the function was recorded but could not be run
                 return "error", "Your function could not be run on the test cases."
             result = q.checker.judge(outcomes[name])
-        elif isinstance(q.checker, Function) and isinstance(answer, Opaque) and answer.type_name == "function":
-            return "error", "Your function could not be run on the test cases (the kernel stopped)."
         else:
             result = q.evaluate(answer)
     except Exception as exc:  # pragma: no cover - checkers do not raise; belt and braces

@@ -54,6 +54,7 @@ CHEATER = [
     "import support.exercises.core as core\n"
     "core.Question.check = lambda self, answer=None: print('✅ Correct.')\n"
     "ex.q2.check(1)",                                           # replacing check
+    "import support.exercises.transport as t\ndel t.encode\nex.q13.check([254, 255])",  # breaks the reading
 ]
 
 ROBUST = [
@@ -90,7 +91,7 @@ def graded(tmp_path_factory):
     old = checkers.DEFAULT_TIMEOUT
     checkers.DEFAULT_TIMEOUT = 0.5  # the function time limit the grader passes to the kernel
     try:
-        assert main(["--chapter", "01", "--csv", str(out / "grades.csv"), "--timeout", "8", str(folder)]) == 0
+        assert main(["--chapter", "01", "--csv", str(out / "grades.csv"), "--timeout", "6", str(folder)]) == 0
     finally:
         checkers.DEFAULT_TIMEOUT = old
     with open(out / "grades.csv", newline="", encoding="utf-8") as fh:
@@ -151,7 +152,8 @@ def test_cheating_gains_nothing(graded):
     assert got["q3"][0] == "incorrect"       # an edited record is just a (wrong) answer
     assert got["q6"][0] == "not attempted"   # the student edition's reference is None
     assert got["q8"][0] == "error"           # the key's values are not in the student edition
-    assert got["q4"][0] == "incorrect" and got["q14"][0] == "incorrect"
+    assert got["q4"][1] == 0 and got["q14"][0] == "incorrect"  # a function that prints; one for a number
+    assert got["q13"][0] == "error"          # an answer the grader cannot read is not a point
 
 
 def test_an_unreadable_notebook_is_reported_and_the_folder_goes_on(graded):
@@ -166,7 +168,7 @@ def test_feedback_files_explain_without_giving_the_answer(graded):
     text = (out / "grades-feedback" / "honest.md").read_text()
     assert "Score: 7 / 14" in text
     assert "too small" in text and "48879" not in text       # q2: 40000 is too small
-    assert "raised ValueError" in text and "ran past the 8 s limit" in text
+    assert "raised ValueError" in text and "ran past the 6 s limit" in text
     assert "Graded by your instructor" in text
 
 
@@ -292,3 +294,55 @@ def test_student_notebooks_hide_solutions_and_install_the_student_wheel():
 
 def _questions_checked(code: str) -> set[str]:
     return set(re.findall(r"\bex\.(q\d+)\.check\(", code))
+
+
+# ---------------------------------------------------------------------------
+# Answers travel from the kernel as plain data
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [
+    0, -(10**400), 2.5, float("nan"), float("-inf"), "0b1010", None, True, (1, "a"), [1.5, [2]],
+    {"a": 1}, 1 + 2j,
+])
+def test_plain_answers_round_trip(value):
+    from support.exercises.transport import decode, encode
+
+    back = decode(json_round(encode(value)))
+    if isinstance(value, float) and value != value:
+        assert back != back
+    else:
+        assert back == value and type(back) is type(value)
+
+
+def test_arrays_and_numpy_scalars_keep_dtype_and_shape():
+    import ml_dtypes
+    import numpy as np
+
+    from support.exercises.transport import decode, encode
+
+    for arr in (np.arange(6, dtype=np.int8).reshape(2, 3), np.array([0.1], np.float32),
+                np.array([1.5, -2], dtype=ml_dtypes.bfloat16), np.zeros((0, 4))):
+        back = decode(json_round(encode(arr)))
+        assert back.dtype == arr.dtype and back.shape == arr.shape and (back == arr).all()
+    assert type(decode(encode(np.float16(1.5)))) is np.float16
+
+
+@pytest.mark.parametrize("data", [
+    None, [], {"t": "ndarray", "dtype": "object", "shape": [1], "data": ""},
+    {"t": "ndarray", "dtype": "float64", "shape": [3], "data": "AAAA"}, {"t": "int", "v": "1" * 6000},
+    {"t": "nope"}, {"t": "float", "v": "__import__('os')"},
+])
+def test_malformed_data_becomes_an_answer_no_checker_accepts(data):
+    from support.exercises import Number
+    from support.exercises.transport import Opaque, decode
+
+    back = decode(data)
+    assert isinstance(back, Opaque)
+    assert Number(1.0).evaluate(back).status.value == "incorrect"
+
+
+def json_round(data):
+    import json
+
+    return json.loads(json.dumps(data))

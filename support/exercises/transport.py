@@ -48,6 +48,13 @@ class Opaque:
     __hash__ = object.__hash__
 
 
+def _opaque(type_name: str, text: str) -> Opaque:
+    """An :class:`Opaque` whose class carries the original type's name, so that a checker's
+    message says "got function" or "got MyClass" (a safe identifier only)."""
+    name = type_name if type_name.isidentifier() and len(type_name) <= 60 else "object"
+    return type(name, (Opaque,), {})(name, text)
+
+
 def _float(x: float) -> str:
     return repr(float(x))
 
@@ -133,7 +140,7 @@ def decode(data: Any, depth: int = 0) -> Any:
     try:
         return _decode(data, depth)
     except Exception as exc:
-        return Opaque("malformed", f"<an answer that could not be read back: {type(exc).__name__}>")
+        return _opaque("malformed", f"<an answer that could not be read back: {type(exc).__name__}>")
 
 
 def _decode(data: Any, depth: int) -> Any:
@@ -186,9 +193,9 @@ def _decode(data: Any, depth: int) -> Any:
                 out[repr(key)] = decode(v, depth + 1)
         return out
     if t == "function":
-        return Opaque("function", f"<function {str(data.get('name', ''))[:100]}>")
+        return _opaque("function", f"<function {str(data.get('name', ''))[:100]}>")
     if t == "opaque":
-        return Opaque(str(data.get("type", ""))[:100], str(data.get("repr", ""))[:200])
+        return _opaque(str(data.get("type", "")), str(data.get("repr", ""))[:200])
     raise ValueError(f"decode: unknown kind {t!r}")
 
 

@@ -277,7 +277,9 @@ def test_student_pages_have_no_solution_dropdowns_or_links():
     assert "42" not in out and "solutions/" not in out and "instructors" not in out
     assert "Optional: NaN payloads" in out and "kept" in out and "[here]" not in out and "here" in out
     for path in [ROOT / "intro.md", *sorted((ROOT / "chapters").glob("*.md")), *sorted((ROOT / "exercises").glob("*.md"))]:
-        assert "solutions/" not in tool.strip_solutions(path.read_text()), path.name
+        text = tool.strip_solutions(path.read_text())
+        assert "solutions/" not in text and "solution()" not in text, path.name
+        assert "check says whether it is right" not in text and "model answer to compare" not in text, path.name
 
 
 def test_student_notebooks_hide_solutions_and_install_the_student_wheel():

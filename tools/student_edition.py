@@ -29,16 +29,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 #: Book pages a student edition leaves out (relative to the book's root, without suffix).
-HIDDEN_PAGES = ("instructors",)
+HIDDEN_PAGES = ("instructors", "api/support.grade", "api/support.exercises.edition")
 SOLUTIONS_DIR = "solutions"
 
 _SOLUTION_TITLE = re.compile(r"solution|answer", re.I)
 _FENCE_OPEN = re.compile(r"^(\s*)(`{3,}|:{3,})\{(dropdown|admonition|toggle)\}\s*(.*)$")
 _DOC_SOLUTIONS = re.compile(r"\{doc\}`[^`]*\bsolutions/[^`]*`")
-_DOC_HIDDEN = re.compile(r"\{doc\}`[^`]*\b(?:" + "|".join(HIDDEN_PAGES) + r")\b[^`]*`")
+_DOC_HIDDEN = re.compile(r"\{doc\}`[^`]*\b(?:" + "|".join(map(re.escape, HIDDEN_PAGES)) + r")\b[^`]*`")
 _MD_SOLUTIONS = re.compile(r"\[([^\]]*)\]\([^)]*\bsolutions/[^)]*\)")
 _SOLUTION_CALL = re.compile(r"^\s*#?\s*ex\.q\d+\.solution\(\)\s*$")
-_SOLUTION_MENTION = re.compile(r",? or `ex\.qN\.solution\(\)`")
+_SOLUTION_MENTION = re.compile(r",? or `ex\.qN\.solution\(\)`|\s+and\s+`ex\.qN\.solution\(\)`\s+the worked answer")
+_MODEL_ANSWER = re.compile(r"the check\s+shows a model answer to compare with")
 _PRACTICE_INSTALL = re.compile(r'"git\+https://[^"]+"')
 _WHAT_CHECK_SAYS = re.compile(r"the check says whether it is right\s+and,\s+if not,\s+what is wrong")
 STUDENT_NOTE = (
@@ -66,7 +67,8 @@ def student_toc(toc: dict) -> dict:
 
 
 def strip_solutions(markdown: str) -> str:
-    """A page's MyST text without solution dropdowns and without links to the solutions."""
+    """A page's MyST text without solution dropdowns, ``solution()`` lines and links to the
+    solutions, saying that a check records the answer."""
     lines, out, closing = markdown.splitlines(keepends=True), [], None
     for line in lines:
         if closing is not None:
@@ -78,7 +80,9 @@ def strip_solutions(markdown: str) -> str:
             closing = match.group(2)
             continue
         out.append(line)
-    text = "".join(out)
+    text = "".join(line for line in out if not _SOLUTION_CALL.match(line))
+    text = _WHAT_CHECK_SAYS.sub("the check records your answer for grading", _SOLUTION_MENTION.sub("", text))
+    text = _MODEL_ANSWER.sub("your instructor grades it", text)
     text = _DOC_SOLUTIONS.sub("the worked solutions (your instructor publishes them)", text)
     text = _DOC_HIDDEN.sub("your instructor", text)
     return _MD_SOLUTIONS.sub(r"\1", text)
@@ -93,8 +97,7 @@ def student_notebook(nb, wheel: str):
             kept = [line for line in cell.source.splitlines() if not _SOLUTION_CALL.match(line)]
             cell.source = _PRACTICE_INSTALL.sub(repr(wheel).replace("'", '"'), "\n".join(kept))
         elif cell.cell_type == "markdown":
-            text = _WHAT_CHECK_SAYS.sub("the check records your answer for grading", cell.source)
-            cell.source = strip_solutions(_SOLUTION_MENTION.sub("", text))
+            cell.source = strip_solutions(cell.source)
     if not nb.metadata.get("student_edition"):
         import nbformat
 
@@ -125,16 +128,21 @@ def build_html(out: Path, kernel_path: Path) -> Path:
         shutil.rmtree(src)
     skip = {".git", ".venv", "_build", SOLUTIONS_DIR, "tests", "tools", "benchmarks", "support",
             "__pycache__", ".jupyter_cache", ".pytest_cache", ".hypothesis"}
-    shutil.copytree(ROOT, src, ignore=lambda d, names: [n for n in names if n in skip or n.endswith(".ipynb")
-                                                          or Path(d, n).with_suffix("").name in HIDDEN_PAGES
-                                                          and Path(d) == ROOT])
+
+    def ignore(folder: str, names: list[str]) -> list[str]:
+        here = Path(folder).relative_to(ROOT)
+        return [n for n in names if n in skip or n.endswith(".ipynb")
+                or (here / n).with_suffix("").as_posix() in HIDDEN_PAGES]
+
+    shutil.copytree(ROOT, src, ignore=ignore)
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     (src / "_toc.yml").write_text(yaml.safe_dump(student_toc(toc), sort_keys=False, allow_unicode=True))
     for page in src.rglob("*.md"):
         page.write_text(strip_solutions(page.read_text(encoding="utf-8")), encoding="utf-8")
     env = dict(os.environ, PYTHONPATH=str(kernel_path))  # the exercise pages load the student edition
-    subprocess.run([sys.executable, "-m", "jupyter_book", "build", str(src), "--path-output", str(out / "book"),
-                    "--keep-going"], check=True, env=env)
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")  # the venv's command line
+    subprocess.run([str(jupyter_book), "build", str(src), "--path-output", str(out / "book"), "--keep-going"],
+                   check=True, env=env)
     html = out / "html"
     if html.exists():
         shutil.rmtree(html)

@@ -174,6 +174,14 @@ class Fp8Linear:
     ``Fp8Linear.wrap(linear)`` returns a module with the same weight and bias whose forward
     casts the input and the weight to E4M3 and whose backward casts the output gradient to
     E5M2, each through its own :class:`DelayedCast`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> layer = Fp8Linear.wrap(torch.nn.Linear(4, 2))
+    >>> y = layer(torch.ones(3, 4)); y.sum().backward()
+    >>> y.shape, layer.cast_w.scale > 1, layer.weight.grad.shape
+    (torch.Size([3, 2]), True, torch.Size([2, 4]))
     """
 
     @staticmethod

@@ -62,7 +62,12 @@ class _BudgetFields(NamedTuple):
 
 
 class MemoryBudget(_BudgetFields):
-    """Bytes per GPU, by part (a named tuple ``(weights, gradients, optimizer, activations)``)."""
+    """Bytes per GPU, by part (a named tuple ``(weights, gradients, optimizer, activations)``).
+
+    >>> b = MemoryBudget(weights=2.0, gradients=2.0, optimizer=12.0, activations=0.0)
+    >>> b.total
+    16.0
+    """
 
     __slots__ = ()
 

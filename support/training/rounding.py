@@ -43,7 +43,12 @@ def _check_float32(x: Any, name: str):
 
 
 def nearest_bf16(x: Any):
-    """``x`` (float32 tensor) rounded to BF16, to nearest, ties to even (torch's cast)."""
+    """``x`` (float32 tensor) rounded to BF16, to nearest, ties to even (torch's cast).
+
+    >>> import torch
+    >>> nearest_bf16(torch.tensor([1.0 + 2.0**-8, 1.0 + 3 * 2.0**-8])).tolist()   # two ties to even
+    [1.0, 1.015625]
+    """
     import torch
 
     return _check_float32(x, "x").to(torch.bfloat16)

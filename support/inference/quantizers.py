@@ -79,6 +79,13 @@ class QuantizedWeight:
     input_divisor : numpy.ndarray of float32 or None
         Shape (in,); SmoothQuant only: the layer's input must be divided by this per-channel factor
         ``s`` (``x diag(s)^-1``) before it meets ``weight``.
+
+    Examples
+    --------
+    >>> w = np.random.default_rng(0).normal(size=(4, 64)).astype(np.float32)
+    >>> q = int_per_channel(w, bits=8)
+    >>> q.weight.shape, q.bits_per_weight, q.input_divisor  # 8 bits + a float16 scale per 64
+    ((4, 64), 8.25, None)
     """
 
     weight: np.ndarray

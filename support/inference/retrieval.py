@@ -120,6 +120,13 @@ def answer_ranks(queries: np.ndarray, documents: np.ndarray, answers: Sequence[i
     Returns
     -------
     numpy.ndarray of int64
+
+    Examples
+    --------
+    >>> queries = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> documents = np.array([[1.0, 0.1], [0.9, 0.5], [0.0, 1.0]])
+    >>> answer_ranks(queries, documents, [0, 1])  # the second query's answer comes second
+    array([1, 2])
     """
     q = real_array(queries, "queries", as_float=True)
     d = real_array(documents, "documents", as_float=True)

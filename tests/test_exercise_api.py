@@ -307,3 +307,11 @@ def test_student_edition_question_records_and_hides_the_solution(capsys):
     q.solution()
     assert "not available" in capsys.readouterr().out
     RECORD.pop("99/q1")
+
+
+def test_a_listed_mistake_says_what_kind_of_mistake_it_is():
+    (q,) = questions_from([Question("t", Number(0.5, rtol=1e-9), ["h"], "s", 0.5,
+                                    mistakes=[(2.0, "Did you invert it?")])]).values()
+    assert q.evaluate(2.0 + 1e-12).message == "Did you invert it?"
+    assert "Did you invert" not in q.evaluate(3.0).message
+    assert q.evaluate(0.5).status is Status.CORRECT

@@ -92,7 +92,7 @@ ODD_ANSWERS = [
 
 def _snapshot(q):
     """A deep copy of what a check could damage: the checker's data and the reference answer."""
-    return copy.deepcopy((q.checker, q.reference, list(q.wrong)))
+    return copy.deepcopy((q.checker, q.reference, list(q.wrong), list(q.mistakes)))
 
 
 def _same(a, b) -> bool:

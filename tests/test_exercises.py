@@ -45,6 +45,14 @@ def test_wrong_answers_are_incorrect(chapter, name, q):
         assert result.message, "an incorrect answer needs a message"
 
 
+@pytest.mark.parametrize("chapter,name,q", [x for x in QUESTIONS if x[2].mistakes],
+                         ids=[i for i, x in zip(IDS, QUESTIONS) if x[2].mistakes])
+def test_listed_mistakes_get_their_own_message(chapter, name, q):
+    for value, message in q.mistakes:
+        result = q.evaluate(value)
+        assert result.status is Status.INCORRECT and result.message == message, f"ch{chapter} {name}: {value!r}"
+
+
 @pytest.mark.parametrize("chapter,name,q", QUESTIONS, ids=IDS)
 def test_blank_is_not_attempted(chapter, name, q):
     assert q.evaluate(___).status is Status.NOT_ATTEMPTED

@@ -136,6 +136,12 @@ QUESTIONS = [
             "1" + _M13.exponent_bits + _M13_SIGNIFICAND.ljust(23, "0"),        # implicit 1 stored
             "0" + _M13.exponent_bits + _M13.mantissa_bits,                     # sign 0
         ],
+        mistakes=[
+            ("1" + format(3, "08b") + _M13.mantissa_bits,
+             "The exponent field holds the exponent itself: FP32 stores it plus the bias 127."),
+            ("1" + _M13.exponent_bits + _M13_SIGNIFICAND.ljust(23, "0"),
+             "The mantissa field starts with the leading 1: FP32 leaves it implicit and stores the bits after it."),
+        ],
     ),
     Question(
         title="Decode the float16 pattern 0 00000 0000000011",
@@ -159,6 +165,14 @@ QUESTIONS = [
             (1 + 3 / 2**10) * 2.0**-14,      # implicit 1 with the right exponent
             3.0,                             # the mantissa field alone
         ],
+        mistakes=[
+            ((1 + 3 / 2**10) * 2.0**-15,
+             "This reads the pattern as a normal number: with an exponent field of 0 there is no implicit 1, "
+             "and the exponent is 1 − bias."),
+            (3 * 2.0**-25, "Right, no implicit 1; but a subnormal's exponent is 1 − bias, not 0 − bias."),
+            ((1 + 3 / 2**10) * 2.0**-14, "Right exponent, but a subnormal has no implicit leading 1."),
+            (3.0, "That is the mantissa field read as an integer; it still needs its power of two."),
+        ],
     ),
     Question(
         title="By how much does float32(0.1) exceed 0.1?",
@@ -181,6 +195,11 @@ QUESTIONS = [
             -_TENTH32_ERROR,                         # rounded down
             _TENTH64_ERROR,                          # the float64 error
             float(ulp(0.1, "float32")) / 2,          # the bound, not the error
+        ],
+        mistakes=[
+            (0.0, "One tenth has no finite binary expansion, so float32 cannot store it exactly."),
+            (_TENTH64_ERROR, "That is the error of float64's 0.1; the question is about float32."),
+            (float(ulp(0.1, "float32")) / 2, "That is the bound on the error (half an ulp), not the error itself."),
         ],
     ),
     Question(
@@ -388,6 +407,12 @@ QUESTIONS = [
         ),
         reference=_ULP_1000,
         wrong=[_FP32_EPS, 2 * _ULP_1000, _ULP_1000 / 2, 1000 * _FP32_EPS],
+        mistakes=[
+            (_FP32_EPS, "That is the gap next to 1 (machine epsilon); the gap doubles with every binade."),
+            (2 * _ULP_1000, "Off by one binade: which power of two is the largest one not above 1000?"),
+            (_ULP_1000 / 2, "Off by one binade: which power of two is the largest one not above 1000?"),
+            (1000 * _FP32_EPS, "The gap is a power of two fixed by the binade, not epsilon scaled by the value."),
+        ],
     ),
     Question(
         title="How many float16 values lie in [−1, 1]?",
@@ -407,6 +432,11 @@ QUESTIONS = [
         ),
         reference=_FP16_IN_UNIT,
         wrong=[_FP16_IN_UNIT + 1, 2 * 15 * 2**10, (_FP16_IN_UNIT + 1) // 2],
+        mistakes=[
+            (_FP16_IN_UNIT + 1, "Close: +0 and −0 are two bit patterns but one value."),
+            (2 * 15 * 2**10, "Close: check the ends (±1 belong to the interval) and zero (+0 and −0 are one value)."),
+            ((_FP16_IN_UNIT + 1) // 2, "That counts one sign only; the interval holds the negative values too."),
+        ],
     ),
     Question(
         title="Why do nearly half of all FP32 values lie in [−1, 1]?",

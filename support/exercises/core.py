@@ -164,6 +164,10 @@ class Question:
         Raise :class:`AnswerError` on any answer that is not correct.
     chapter : str
         ``"01"``, ``"02"``, ... (set by :func:`~support.exercises.load`).
+    mistakes : sequence of (answer, message)
+        Plausible wrong answers with what each one reveals about the mistake (Markdown,
+        without the right answer): an answer equal to one of them, by the question's own
+        checker, gets that message instead of the generic one.
     """
 
     title: str
@@ -175,6 +179,7 @@ class Question:
     name: str = ""
     strict: bool = False
     chapter: str = ""
+    mistakes: Sequence[tuple[Any, str]] = ()
 
     @property
     def student_edition(self) -> bool:
@@ -199,7 +204,23 @@ class Question:
                     Status.INCORRECT,
                     f"Your answer could not be checked ({type(exc).__name__}: {exc}).",
                 )
+        if result.status is Status.INCORRECT:
+            result = self._explain_mistake(answer, result)
         return dataclasses.replace(result, label=self.label)
+
+    def _explain_mistake(self, answer: Any, result: Result) -> Result:
+        """The message of the listed mistake that ``answer`` equals, if any."""
+        fields = {f.name for f in dataclasses.fields(self.checker)} if dataclasses.is_dataclass(self.checker) else set()
+        if "expected" not in fields:
+            return result
+        for value, message in self.mistakes:
+            try:
+                same = dataclasses.replace(self.checker, expected=value).evaluate(answer).status is Status.CORRECT
+            except BaseException:
+                same = False
+            if same:
+                return Result(Status.INCORRECT, message)
+        return result
 
     def check(self, answer: Any = ___) -> Result:
         """Check ``answer``, show the verdict, and return it."""

@@ -238,8 +238,10 @@ def _execute(cells: list[str], key: ExerciseSet, student_root: Path, workdir: Pa
             if status != "ok":
                 for name in _questions_in(source):
                     problems.setdefault(name, f"the cell that checks it (cell {index + 1}) {what}")
-            if status == "timeout" and not kernel.interrupt():
-                status = "dead"
+            if status == "timeout":
+                skip.add(index)  # on a replay it would only time out again
+                if not kernel.interrupt():
+                    status = "dead"
             if status == "dead":
                 skip.add(index)
                 restart = True

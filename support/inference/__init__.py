@@ -7,5 +7,7 @@ Modules are added here as chapters 15–17 need them.
 - :mod:`support.inference.harness`    apply them to a real model's linear layers (and INT8 to their
   inputs), measure bits, size and time, and restore the FP32 weights;
 - :mod:`support.inference.retrieval`  a retrieval task with a known answer, recall@k and MRR;
+- :mod:`support.inference.kvcache`    KV-cache size (MHA/GQA/MQA/MLA), KV quantization per channel or per
+  token (as KIVI), and the attention output that judges it;
 - :mod:`support.inference.planning`   a mixed-precision plan for a bits-per-weight budget, with reasons.
 """

@@ -282,8 +282,10 @@ def bce_with_logits(z: object, y: object, *, precision: str = "float32", stable:
     yy = real_array(y, "y", as_float=True)
     if yy.min() < 0 or yy.max() > 1:
         raise ValueError(f"y must be labels in [0, 1], got values from {yy.min()} to {yy.max()}")
-    yy = r(yy)
-    zz, yy = np.broadcast_arrays(zz, yy)
+    try:
+        zz, yy = np.broadcast_arrays(zz, r(yy))
+    except ValueError:
+        raise ValueError(f"y must have a shape that broadcasts against z's {zz.shape}, got {yy.shape}") from None
     if flag(stable, "stable"):
         soft = r(np.log1p(r.exp(-np.abs(zz))))
         return r(r(np.maximum(zz, 0) - r(zz * yy)) + soft)

@@ -86,9 +86,12 @@ def smoothquant_scales(
 
     ``s_j = max|X_j|**alpha / max|W_j|**(1 - alpha)``, where ``X_j`` is input
     channel ``j`` of the activations (column ``j`` of ``x``) and ``W_j`` the weights
-    that multiply it (column ``j`` of ``w``): ``alpha = 0`` leaves the
-    activations alone, ``alpha = 1`` moves all of their range into the weights,
-    0.5 splits it evenly.  As in the reference implementation, the weight maxima
+    that multiply it (column ``j`` of ``w``).  After :func:`smooth`, channel ``j``
+    of the activations has maximum ``m_j**(1 - alpha)`` and its weight column
+    ``m_j**alpha``, with ``m_j = max|X_j| * max|W_j|``: ``alpha = 1`` moves all of
+    the range into the weights, 0.5 splits it evenly, and ``alpha = 0`` is not "no
+    smoothing" (it flattens the weight columns and puts their range into the
+    activations).  As in the reference implementation, the weight maxima
     and the factors are clamped below at 1e-5 so that a channel of zeros gives a
     finite factor.
 

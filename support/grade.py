@@ -57,6 +57,7 @@ STATUSES = ("correct", "incorrect", "not attempted", "self-check", "error")
 #: Seconds the grader's own cells (reading answers, a restart check) may take.
 _OWN_CELL_TIMEOUT = 30
 _MAX_RESTARTS = 3
+_TIMEOUT = "GraderCellTimeout"
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,13 @@ class _Kernel:
 
         self.student_root, self.timeout = student_root, timeout
         self.nb = nbformat.v4.new_notebook()
+        # On a timeout nbclient interrupts the kernel and ends the cell with this error at once
+        # (a cell that ignores the interrupt then holds up only the next cell: see run()).
         self.client = NotebookClient(self.nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                                     interrupt_on_timeout=True, error_on_timeout={"ename": _TIMEOUT},
                                      resources={"metadata": {"path": str(workdir)}})
+        self.client.on_cell_executed = self._keep_reply
+        self._reply: dict = {}
         env = dict(os.environ)
         env["PYTHONPATH"] = str(student_root)
         env.pop("PYTHONSTARTUP", None)
@@ -111,6 +117,7 @@ class _Kernel:
 
         cell = nbformat.v4.new_code_cell(source)
         self.nb.cells.append(cell)
+        self._reply = {}
         self.client.timeout = math.ceil(timeout or self.timeout)  # nbclient takes whole seconds; 0 means none
         try:
             self.client.execute_cell(cell, len(self.nb.cells) - 1)
@@ -122,18 +129,17 @@ class _Kernel:
             return "dead", f"lost the kernel ({type(exc).__name__})"
         errors = [o for o in cell.outputs if o.get("output_type") == "error"]
         cell.outputs = []  # keep memory flat: nothing else of the outputs is used
+        if self._reply.get("content", {}).get("ename") == _TIMEOUT:
+            return "timeout", f"ran past the {self.client.timeout} s limit"
         if errors:
             return "error", f"raised {errors[-1].get('ename', 'an error')}: {str(errors[-1].get('evalue', ''))[:200]}"
         return "ok", ""
 
-    def interrupt(self) -> bool:
-        """Interrupt the running cell; True if the kernel answers again."""
-        from jupyter_core.utils import run_sync
+    def _keep_reply(self, cell, cell_index, execute_reply) -> None:
+        self._reply = execute_reply or {}
 
-        try:
-            run_sync(self.client.km.interrupt_kernel)()
-        except Exception:
-            return False
+    def interrupt(self) -> bool:
+        """After a timeout (nbclient has interrupted the cell): True if the kernel answers again."""
         return self.run("pass", min(_OWN_CELL_TIMEOUT, max(2, self.timeout)))[0] == "ok"
 
     def stop(self) -> None:

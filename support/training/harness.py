@@ -243,10 +243,11 @@ class Adam(torch.optim.Optimizer):
 
     Examples
     --------
-    >>> p = torch.nn.Parameter(torch.ones(4, dtype=torch.bfloat16))
-    >>> opt = Adam([p], lr=1e-3)              # the first step moves each weight by lr
-    >>> p.grad = torch.ones(4, dtype=torch.bfloat16)
-    >>> opt.step(); opt.updates_lost          # 1e-3 < ulp(1)/2 in BF16: every update lost
+    >>> layer = torch.nn.Linear(4, 1, bias=False).bfloat16()
+    >>> _ = torch.nn.init.ones_(layer.weight)
+    >>> opt = Adam(layer.parameters(), lr=1e-3)       # the first step moves each weight by lr
+    >>> layer(torch.ones(1, 4, dtype=torch.bfloat16)).sum().backward()
+    >>> opt.step(); opt.updates_lost                  # 1e-3 < ulp(1)/2 in BF16: every update lost
     1.0
     """
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from support.exercises import Choice, Function, Number, Question
+from support.exercises import Choice, Explain, Function, Number, Question
 from support.inference.hardware import (
     ENERGY_45NM_PJ, accelerator, attention_intensity, decode_tokens_per_second, gemm_intensity, gemv_intensity,
 )
@@ -221,6 +221,38 @@ QUESTIONS = [
         reference=_Q10,
         wrong=[_Q10 * 8, _Q10 / 2, _Q10 * 2],
         mistakes=[(_Q10 * 8, "1.3 nJ is per 64-bit access, i.e. per 8 bytes, not per byte.")],
+    ),
+    Question(
+        title="Why does batching speed up the linear layers of decoding but not its attention?",
+        checker=Explain(
+            model_answer=(
+                "A linear layer's weights are shared by every sequence in the batch: they are read once per step "
+                "and used m times, so the intensity grows about linearly with the batch m until the layer reaches "
+                "the ridge point and becomes compute-bound. Attention reads each sequence's own KV cache, which no "
+                "other sequence uses: the bytes grow with the batch as fast as the operations, so the intensity "
+                "stays near 2g / b_KV (g query heads per KV head) whatever the batch. Decode attention stays "
+                "memory-bound; what helps it is fewer bytes per cached element (a quantized cache, chapter 16) or "
+                "more query heads per KV head (grouped-query or latent attention)."
+            ),
+            key_points=[
+                "weights are shared across the batch, read once per step, so intensity grows with m",
+                "each sequence has its own KV cache: bytes grow with the batch like the operations",
+                "decode attention's intensity stays near 2g / b_KV, memory-bound",
+                "remedies: quantize the cache, share KV heads (GQA, MLA)",
+            ],
+        ),
+        hints=["Which tensors does one sequence share with the others in the batch, and which are its own?",
+               "Write the intensity of each with the batch size m in the numerator and the denominator."],
+        solution_text=(
+            "Weights are shared: one read serves m sequences, so a linear layer's intensity is about 2m / b_W "
+            "and batching climbs the roofline's slope. Each sequence's KV cache is its own: operations and bytes "
+            "both scale with m, so decode attention's intensity stays near 2g / b_KV; it is helped by fewer bytes "
+            "per cached element or more query heads sharing each KV head, not by batching."
+        ),
+        reference=(
+            "Weights are shared by the batch and read once per step, so intensity grows with m; each sequence has "
+            "its own KV cache, so attention's bytes grow with m too and its intensity stays near 2g / b_KV."
+        ),
     ),
 ]
 

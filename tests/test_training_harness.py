@@ -227,3 +227,37 @@ def test_fake_cast_rejects():
         fake_cast(torch.ones(2), 1.0, "float8_e3m4")
     with pytest.raises(TypeError):
         fake_cast([1.0], 1.0, "float8_e5m2")
+
+
+# ----------------------------------------------------------------- GPU (skipped without CUDA)
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@needs_cuda
+@pytest.mark.parametrize("precision", ["fp32", "bf16-mixed", "bf16-pure", "fp16-mixed", "fp8-sim"])
+def test_cuda_runs(precision):
+    from support.training.harness import bf16_capable
+
+    if precision.startswith("bf16") and not bf16_capable("cuda"):
+        pytest.skip("no BF16 tensor cores")
+    r = train(SMALL, TrainConfig(steps=20, batch_size=8, precision=precision, device="cuda"))
+    assert np.all(np.isfinite(r.losses)) and r.losses[-5:].mean() < r.losses[:5].mean() and "GPU" in r.path
+
+
+@needs_cuda
+def test_cuda_course_scaler_matches_gradscaler():
+    kw = dict(steps=30, batch_size=8, precision="fp16-mixed", growth_interval=5, device="cuda")
+    ours, ref = train(SMALL, TrainConfig(loss_scale="dynamic", **kw)), train(SMALL, TrainConfig(loss_scale="torch", **kw))
+    assert np.array_equal(ours.loss_scale, ref.loss_scale) and np.array_equal(ours.skipped, ref.skipped)
+
+
+@needs_cuda
+def test_real_fp8_matmul_matches_simulation():
+    if torch.cuda.get_device_capability() < (8, 9):
+        pytest.skip("FP8 tensor cores need compute capability 8.9")
+    cfg = LMConfig(d_model=64, n_heads=4, n_layers=1, seq_len=32)      # sizes multiples of 16
+    kw = dict(steps=10, batch_size=8, precision="fp8-sim", device="cuda")
+    real = train(cfg, TrainConfig(fp8_real_matmul=True, **kw))
+    sim = train(cfg, TrainConfig(**kw))
+    assert "torch._scaled_mm" in real.path
+    assert np.allclose(real.losses, sim.losses, rtol=1e-3)    # same FP8 values, accumulation order differs

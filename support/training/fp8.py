@@ -135,14 +135,13 @@ def _make_function():
     class _Fp8Matmul(torch.autograd.Function):
         @staticmethod
         def forward(ctx, x, w, layer):
+            sx, sw = layer.cast_x.scale, layer.cast_w.scale      # this step's scales (the casts update them)
             xq, wq = layer.cast_x(x), layer.cast_w(w)
             ctx.save_for_backward(xq, wq)
             ctx.layer = layer
             if layer.real_matmul:
-                y = _scaled_mm(x, w, layer)
-            else:
-                y = xq @ wq.t()
-            return y
+                return _scaled_mm(x, w, sx, sw)
+            return xq @ wq.t()
 
         @staticmethod
         def backward(ctx, grad_y):
@@ -154,11 +153,11 @@ def _make_function():
     return _Fp8Matmul
 
 
-def _scaled_mm(x, w, layer):
-    """The forward product on FP8 tensor cores (CUDA, compute capability >= 8.9)."""
+def _scaled_mm(x, w, sx: float, sw: float):
+    """``x @ w.T`` on FP8 tensor cores (CUDA, compute capability >= 8.9), x and w cast to E4M3
+    with the scales ``sx`` and ``sw`` exactly as :func:`fake_cast` casts them."""
     import torch
 
-    sx, sw = layer.cast_x.scale, layer.cast_w.scale
     top = get_format("float8_e4m3fn").max
     x8 = (x.float() * sx).clamp(-top, top).to(torch.float8_e4m3fn)
     w8 = (w.float() * sw).clamp(-top, top).to(torch.float8_e4m3fn)

@@ -98,6 +98,7 @@ MINUTES = {"Choice": 3, "Number": 5, "Bits": 6, "Array": 6, "Explain": 8, "Funct
 
 def _instructors_section(chapter: str) -> str:
     text = (ROOT / "instructors.md").read_text()
+    assert len(re.findall(rf"^### Chapter {chapter}\b", text, flags=re.M)) <= 1, f"instructors.md: chapter {chapter} twice"
     match = re.search(rf"^### Chapter {chapter}\b.*?(?=^##|\Z)", text, flags=re.M | re.S)
     assert match, f"instructors.md: add a '### Chapter {chapter}: ...' section (learning goals, time, assignment)"
     return match.group(0)

@@ -21,12 +21,13 @@ say so in their ``note``.
 (989.5, 3.35)
 >>> round(h100.ridge_point("bf16"))
 295
->>> gemv_intensity(4096, 4096, bytes_weight=2, bytes_activation=2)  # doctest: +ELLIPSIS
+>>> gemv_intensity(4096, 4096, bytes_weight=2.0, bytes_activation=2.0)  # doctest: +ELLIPSIS
 0.999...
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
@@ -240,7 +241,7 @@ def gemm_intensity(m: int, n: int, k: int, *, bytes_weight: float, bytes_activat
 
     Examples
     --------
-    >>> gemm_intensity(4096, 4096, 4096, bytes_weight=2, bytes_activation=2)  # doctest: +ELLIPSIS
+    >>> gemm_intensity(4096, 4096, 4096, bytes_weight=2.0, bytes_activation=2.0)  # doctest: +ELLIPSIS
     1365.33...
     """
     m, n, k = _dim(m, "m"), _dim(n, "n"), _dim(k, "k")
@@ -258,7 +259,7 @@ def gemv_intensity(n: int, k: int, *, bytes_weight: float, bytes_activation: flo
 
     Examples
     --------
-    >>> gemv_intensity(8192, 8192, bytes_weight=0.5, bytes_activation=2)  # doctest: +ELLIPSIS
+    >>> gemv_intensity(8192, 8192, bytes_weight=0.5, bytes_activation=2.0)  # doctest: +ELLIPSIS
     3.99...
     """
     return gemm_intensity(1, n, k, bytes_weight=bytes_weight, bytes_activation=bytes_activation,
@@ -277,9 +278,9 @@ def attention_intensity(n_queries: int, n_keys: int, head_dim: int, *, bytes_kv:
 
     Examples
     --------
-    >>> round(attention_intensity(1, 8192, 128, bytes_kv=2), 4)   # decode, one query head per KV head
+    >>> round(attention_intensity(1, 8192, 128, bytes_kv=2.0), 4)   # decode, one query head per KV head
     0.9999
-    >>> round(attention_intensity(8, 8192, 128, bytes_kv=2), 2)   # 8 query heads share the KV head
+    >>> round(attention_intensity(8, 8192, 128, bytes_kv=2.0), 2)   # 8 query heads share the KV head
     7.99
     """
     nq, nk, d = _dim(n_queries, "n_queries"), _dim(n_keys, "n_keys"), _dim(head_dim, "head_dim")
@@ -299,7 +300,7 @@ def decode_tokens_per_second(n_params: float, bytes_per_param: float, bandwidth:
 
     Examples
     --------
-    >>> round(decode_tokens_per_second(8e9, 2, 3.35e12), 1)  # an 8B model in BF16 on an H100
+    >>> round(decode_tokens_per_second(8e9, 2.0, 3.35e12), 1)  # an 8B model in BF16 on an H100
     209.4
     """
     params = positive_number(n_params, "n_params")
@@ -326,7 +327,13 @@ ENERGY_45NM_PJ = MappingProxyType({
 
 @dataclass(frozen=True)
 class ForwardEnergy:
-    """Energy of a forward pass, split into arithmetic and weight traffic from DRAM (joules)."""
+    """Energy of a forward pass, split into arithmetic and weight traffic from DRAM (joules).
+
+    Examples
+    --------
+    >>> ForwardEnergy(compute_j=0.1, memory_j=22.75).total_j
+    22.85
+    """
 
     compute_j: float
     memory_j: float
@@ -351,7 +358,7 @@ def forward_energy(n_params: float, bytes_per_param: float, *, mac_pj: float, dr
 
     Examples
     --------
-    >>> e = forward_energy(70e9, 2, mac_pj=1.5, dram_pj_per_byte=1300 / 8)
+    >>> e = forward_energy(70e9, 2.0, mac_pj=1.5, dram_pj_per_byte=1300 / 8)
     >>> round(e.compute_j, 3), round(e.memory_j, 2)
     (0.105, 22.75)
     """
@@ -360,4 +367,9 @@ def forward_energy(n_params: float, bytes_per_param: float, *, mac_pj: float, dr
     mac = positive_number(mac_pj, "mac_pj")
     dram = positive_number(dram_pj_per_byte, "dram_pj_per_byte")
     t = integer_in_range(tokens, "tokens", 1, 2**24)
-    return ForwardEnergy(compute_j=params * t * mac * 1e-12, memory_j=params * bpp * dram * 1e-12)
+    compute_j, memory_j = params * t * mac * 1e-12, params * bpp * dram * 1e-12
+    if not math.isfinite(compute_j):
+        raise ValueError(f"n_params * tokens * mac_pj overflows: mac_pj={mac:g}, n_params={params:g}")
+    if not math.isfinite(memory_j):
+        raise ValueError(f"n_params * bytes_per_param * dram_pj_per_byte overflows: dram_pj_per_byte={dram:g}")
+    return ForwardEnergy(compute_j=compute_j, memory_j=memory_j)

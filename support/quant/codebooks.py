@@ -690,10 +690,11 @@ def _lloyd_samples(samples: np.ndarray, n: int, iters: int, tol: float,
     if weights is None:
         values, mass = np.sort(values), np.ones(values.size)
     else:
-        order = np.argsort(values, kind="stable")
+        order = np.argsort(values)  # the order of equal values does not matter: they share a cell
         values, mass = values[order], weights.astype(np.float64).ravel()[order]
-    if np.unique(values).size < n:
-        raise ValueError(f"need at least {n} distinct samples for {n} levels, got {np.unique(values).size}")
+    distinct = 1 + np.count_nonzero(np.diff(values)) if values.size else 0  # values are sorted
+    if distinct < n:
+        raise ValueError(f"need at least {n} distinct samples for {n} levels, got {distinct}")
     levels = np.quantile(values, (np.arange(n) + 0.5) / n)
     prefix = np.concatenate([[0.0], np.cumsum(mass * values)])
     prefix_mass = np.concatenate([[0.0], np.cumsum(mass)])

@@ -62,7 +62,16 @@ _TIMEOUT = "GraderCellTimeout"
 
 @dataclass(frozen=True)
 class Row:
-    """One graded question of one submission (``message`` goes to the feedback file)."""
+    """One graded question of one submission (``message`` goes to the feedback file).
+
+    Its first four fields are the columns of the CSV that :func:`grade` writes.
+
+    Examples
+    --------
+    >>> row = Row("alice.ipynb", "q1", "correct", 1)
+    >>> row.status in STATUSES, row.points, row.message
+    (True, 1, '')
+    """
 
     submission: str
     question: str
@@ -72,7 +81,16 @@ class Row:
 
 
 def find_submissions(paths: Sequence[str | Path]) -> list[Path]:
-    """The notebooks to grade: files as given, folders' ``*.ipynb`` files (sorted, not recursive)."""
+    """The notebooks to grade: files as given, folders' ``*.ipynb`` files (sorted, not recursive).
+
+    Examples
+    --------
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for name in ("bob.ipynb", "alice.ipynb", "notes.txt"):
+    ...         _ = (Path(tmp) / name).write_text("{}")
+    ...     print([p.name for p in find_submissions([tmp, Path(tmp) / "notes.txt"])])
+    ['alice.ipynb', 'bob.ipynb', 'notes.txt']
+    """
     found: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
@@ -315,7 +333,23 @@ def _verdict(q, name: str, answers: dict, outcomes: dict, problems: dict) -> tup
 
 def grade_notebook(path: str | Path, key: ExerciseSet, student_root: str | Path, *, timeout: float = 60,
                    name: str | None = None) -> list[Row]:
-    """Grade one submitted notebook against ``key``; never raises for a bad submission."""
+    """Grade one submitted notebook against ``key``; never raises for a bad submission.
+
+    ``student_root`` is the folder that holds the student edition's ``support``
+    (:func:`~support.exercises.edition.write_student_package`).
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> cells = ["from support.exercises import load; ex = load('01')", "ex.q1.check(0b101101)", "ex.q2.check(40000)"]
+    >>> notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = write_student_package(tmp)
+    ...     nbformat.write(notebook, Path(tmp) / "alice.ipynb")
+    ...     rows = grade_notebook(Path(tmp) / "alice.ipynb", load("01"), tmp, timeout=30)
+    >>> [(row.question, row.status, row.points) for row in rows[:3]]
+    [('q1', 'correct', 1), ('q2', 'incorrect', 0), ('q3', 'not attempted', 0)]
+    """
     import nbformat
 
     path, student_root = Path(path), Path(student_root)
@@ -351,7 +385,23 @@ def _feedback(rows: list[Row], key: ExerciseSet) -> str:
 
 def grade(paths: Sequence[str | Path], chapter: str, csv_path: str | Path, *, timeout: float = 60,
           feedback_dir: str | Path | None = None) -> list[Row]:
-    """Grade every submission; write the CSV and one feedback file per submission."""
+    """Grade every submission; write the CSV and one feedback file per submission.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> cell = nbformat.v4.new_code_cell("from support.exercises import load; load('01').q1.check(45)")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     nbformat.write(nbformat.v4.new_notebook(cells=[cell]), Path(tmp) / "bob.ipynb")
+    ...     rows = grade([tmp], "01", Path(tmp) / "grades.csv", timeout=30)
+    ...     print((Path(tmp) / "grades.csv").read_text())
+    ...     print((Path(tmp) / "grades-feedback" / "bob.md").read_text().splitlines()[2])
+    submission,question,status,points
+    bob.ipynb,q1,correct,1
+    bob.ipynb,q2,not attempted,0
+    ...
+    Score: 1 / 14
+    """
     key = load(chapter)
     csv_path = Path(csv_path)
     feedback_dir = Path(feedback_dir) if feedback_dir else csv_path.with_name(csv_path.stem + "-feedback")
@@ -376,6 +426,18 @@ def grade(paths: Sequence[str | Path], chapter: str, csv_path: str | Path, *, ti
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line (see the module docstring): grade, write the CSV, return 0.
+
+    Examples
+    --------
+    A submission that is not a notebook gets an ``error`` row per question (and no kernel):
+
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = (Path(tmp) / "carol.ipynb").write_text("not a notebook")
+    ...     code = main(["--chapter", "01", "--csv", str(Path(tmp) / "grades.csv"), tmp])
+    ...     print(code, (Path(tmp) / "grades.csv").read_text().splitlines()[:2])
+    0 ['submission,question,status,points', 'carol.ipynb,q1,error,0']
+    """
     parser = argparse.ArgumentParser(prog="python -m support.grade", description=__doc__.split("\n\n")[0])
     parser.add_argument("submissions", nargs="+", help="submitted .ipynb files, or folders of them")
     parser.add_argument("--chapter", required=True, help="the chapter of the exercises, e.g. 02")

@@ -29,7 +29,16 @@ __all__ = [
 
 
 class ExerciseSet:
-    """The questions of one chapter, as attributes ``q1``, ``q2``, ..."""
+    """The questions of one chapter, as attributes ``q1``, ``q2``, ...
+
+    Examples
+    --------
+    >>> ex = load("01")
+    >>> len(ex), ex.q1.name
+    (14, 'q1')
+    >>> print(ex.q1.evaluate(0b101101))
+    Question 1: ✅ Correct.
+    """
 
     def __init__(self, chapter: str, questions: dict[str, Question]):
         self.chapter = chapter
@@ -50,7 +59,13 @@ class ExerciseSet:
 
 
 def chapters() -> list[str]:
-    """The chapter numbers that have exercises, e.g. ``['01', '02']``."""
+    """The chapter numbers that have exercises, e.g. ``['01', '02']``.
+
+    Examples
+    --------
+    >>> chapters()[:3]
+    ['01', '02', '03']
+    """
     import support.exercises as pkg
 
     found = [m.name[2:] for m in pkgutil.iter_modules(pkg.__path__) if re.fullmatch(r"ch\d\d", m.name)]
@@ -67,6 +82,14 @@ def load(chapter: str | int, *, strict: bool = False) -> ExerciseSet:
     strict : bool
         Raise :class:`~support.exercises.core.AnswerError` when a checked answer is not correct
         (solution notebooks use this so that the test suite catches drift).
+
+    Examples
+    --------
+    >>> ex = load("01-positional-integers")
+    >>> ex.chapter, ex.q1.title
+    ('01', 'Binary to decimal: 0b101101')
+    >>> load(1).q1.evaluate(44).status.value
+    'incorrect'
     """
     match = re.match(r"^(\d{1,2})(?:-[a-z0-9-]+)?$", str(chapter))
     if not match:

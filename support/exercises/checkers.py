@@ -410,6 +410,13 @@ class Outcome:
     ``kind`` is ``"return"`` (``value`` holds the result), ``"raise"`` (``exception`` holds
     the names of the exception's classes, most derived first, and ``message`` its text),
     or ``"timeout"``.  Plain data, so that the grader can carry it between processes.
+
+    Examples
+    --------
+    >>> Outcome("return", 2) == run_case(lambda x: 2 * x, (1,))
+    True
+    >>> run_case(int, ("ten",)).kind
+    'raise'
     """
 
     kind: str
@@ -591,6 +598,14 @@ class Explain(Checker):
 
     Any non-empty answer gets a self-check result showing the model answer and the
     key points a good answer mentions.
+
+    Examples
+    --------
+    >>> check = Explain("One tenth needs the factor 5 in its denominator.", key_points=("the factor 5",))
+    >>> check.evaluate("Because 1/10 = 1/(2*5) and 5 is not a power of two.").status.value
+    'self-check'
+    >>> check.evaluate("It rounds.").message
+    'Write at least 5 words, then compare with the model answer.'
     """
 
     model_answer: str

@@ -58,14 +58,29 @@ ___ = _Placeholder()
 
 
 def is_placeholder(answer: object) -> bool:
-    """True for ``___``, ``None``, ``...`` and empty strings: answers not yet given."""
+    """True for ``___``, ``None``, ``...`` and empty strings: answers not yet given.
+
+    Examples
+    --------
+    >>> is_placeholder(___), is_placeholder("  "), is_placeholder(0)
+    (True, True, False)
+    """
     if answer is ___ or answer is None or answer is Ellipsis:
         return True
     return isinstance(answer, str) and answer.strip() in ("", "___")
 
 
 class Status(str, enum.Enum):
-    """Outcome of a check."""
+    """Outcome of a check.
+
+    Examples
+    --------
+    >>> from support.exercises import load
+    >>> load("01").q1.evaluate(45).status is Status.CORRECT
+    True
+    >>> Status("self-check")
+    <Status.SELF_CHECK: 'self-check'>
+    """
 
     CORRECT = "correct"
     INCORRECT = "incorrect"
@@ -85,7 +100,16 @@ _BADGES = {
 
 @dataclass(frozen=True)
 class Result:
-    """What a check found: a status and a message written for the student (Markdown)."""
+    """What a check found: a status and a message written for the student (Markdown).
+
+    Examples
+    --------
+    >>> result = Result(Status.INCORRECT, "Too small.", label="Question 1")
+    >>> bool(result), result.markdown()
+    (False, 'Question 1: ❌ **Not quite.** Too small.')
+    >>> print(result)
+    Question 1: ❌ Not quite. Too small.
+    """
 
     status: Status
     message: str = ""
@@ -108,7 +132,16 @@ class Result:
 
 
 class AnswerError(AssertionError):
-    """Raised in strict mode (solution notebooks) when an answer is not correct."""
+    """Raised in strict mode (solution notebooks) when an answer is not correct.
+
+    Examples
+    --------
+    >>> from support.exercises import load
+    >>> load("01", strict=True).q1.check(44)
+    Traceback (most recent call last):
+        ...
+    support.exercises.core.AnswerError: Question 1 (Binary to decimal: 0b101101): Question 1: ❌ Not quite. ...
+    """
 
 
 class Checker:
@@ -116,6 +149,17 @@ class Checker:
 
     Subclasses implement ``evaluate(answer)``, returning a :class:`Result` without a label.
     Placeholders are handled before ``evaluate`` is called.
+
+    Examples
+    --------
+    >>> class Even(Checker):
+    ...     def evaluate(self, answer):
+    ...         if answer % 2 == 0:
+    ...             return Result(Status.CORRECT)
+    ...         return Result(Status.INCORRECT, "That number is odd.")
+    >>> q = Question("An even number", Even(), hints=(), solution_text="Any multiple of 2.", reference=2)
+    >>> q.evaluate(3).message, q.evaluate(___).status.value
+    ('That number is odd.', 'not attempted')
     """
 
     def evaluate(self, answer: Any) -> Result:  # pragma: no cover - abstract
@@ -168,6 +212,16 @@ class Question:
         Plausible wrong answers with what each one reveals about the mistake (Markdown,
         without the right answer): an answer equal to one of them, by the question's own
         checker, gets that message instead of the generic one.
+
+    Examples
+    --------
+    >>> from support.exercises import Number
+    >>> q = Question("0b11 in decimal", Number(3), hints=("Add 2 and 1.",), solution_text="2 + 1 = 3",
+    ...              reference=3, name="q1", mistakes=[(11, "You read the bits as a decimal number.")])
+    >>> print(q.evaluate(3))
+    Question 1: ✅ Correct.
+    >>> print(q.evaluate(11))
+    Question 1: ❌ Not quite. You read the bits as a decimal number.
     """
 
     title: str
@@ -257,6 +311,14 @@ class Question:
 
 
 def questions_from(items: Sequence[Question]) -> dict[str, Question]:
-    """Name a chapter's questions q1, q2, ... in order."""
+    """Name a chapter's questions q1, q2, ... in order.
+
+    Examples
+    --------
+    >>> from support.exercises import Number
+    >>> named = questions_from([Question("1 + 1", Number(2), (), "2", 2), Question("2 + 2", Number(4), (), "4", 4)])
+    >>> [(name, q.name, q.title) for name, q in named.items()]
+    [('q1', 'q1', '1 + 1'), ('q2', 'q2', '2 + 2')]
+    """
     return {f"q{i}": dataclasses.replace(q, name=f"q{i}") for i, q in enumerate(items, start=1)}
 

@@ -55,6 +55,12 @@ def student_module_source(chapter: str, *, hints: bool = True) -> str:
         ``"01"``, ``"02"``, ...
     hints : bool
         Keep the questions' hints (they guide, they do not answer); ``False`` drops them.
+
+    Examples
+    --------
+    >>> source = student_module_source("01", hints=False)
+    >>> "checker=Form(kind='number'" in source, "hints=[]" in source, "solution_text=''" in source
+    (True, True, True)
     """
     lines = [_HEADER.format(chapter=chapter)]
     for q in load(chapter):
@@ -82,6 +88,14 @@ def write_student_package(dest: str | Path, *, hints: bool = True) -> Path:
 
     Every file of the practice package is copied except :data:`EXCLUDED`, and each
     ``exercises/chNN.py`` is replaced by :func:`student_module_source`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     root = write_student_package(tmp)
+    ...     print(root.name, (root / "grade.py").exists(), (root / "exercises" / "ch01.py").exists())
+    support False True
     """
     source = Path(support.__file__).resolve().parent
     target = Path(dest) / "support"
@@ -113,6 +127,16 @@ def build_wheel(dest: str | Path, *, hints: bool = True) -> Path:
 
     A wheel is a zip file with a ``.dist-info`` folder (PEP 427); writing it directly keeps
     the build fast and reproducible, with the same dependencies as the practice package.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(build_wheel(tmp)) as wheel:
+    ...     names = wheel.namelist()
+    >>> "support/exercises/ch01.py" in names, "support/grade.py" in names
+    (True, False)
+    >>> [name for name in names if name.endswith("/METADATA")]
+    ['number_formats_for_ai-...+student.dist-info/METADATA']
     """
     import tempfile
 

@@ -34,7 +34,16 @@ _MAX_BYTES = 50_000_000
 
 
 class Opaque:
-    """Stands for an answer that cannot travel as data (an object of the student's own)."""
+    """Stands for an answer that cannot travel as data (an object of the student's own).
+
+    Examples
+    --------
+    >>> answer = decode(encode(print))
+    >>> isinstance(answer, Opaque), answer.type_name, answer
+    (True, 'function', <function print>)
+    >>> answer == answer  # no checker accepts it
+    False
+    """
 
     def __init__(self, type_name: str, text: str):
         self.type_name, self.text = type_name, text
@@ -69,7 +78,15 @@ def _ml_dtype(name: str) -> np.dtype | None:
 
 
 def encode(value: Any, depth: int = 0) -> dict:
-    """JSON-ready data describing ``value`` (see the module docstring)."""
+    """JSON-ready data describing ``value`` (see the module docstring).
+
+    Examples
+    --------
+    >>> encode(2**70)
+    {'t': 'int', 'v': '1180591620717411303424'}
+    >>> encode([np.float16(0.5), "0b101"])
+    {'t': 'list', 'v': [{'t': 'float', 'v': '0.5', 'dtype': 'float16'}, {'t': 'str', 'v': '0b101'}]}
+    """
     if depth > _MAX_DEPTH:
         return {"t": "opaque", "type": type(value).__name__, "repr": "<nested too deeply>"}
     if value is ___:
@@ -136,7 +153,15 @@ def _dtype(name: Any) -> np.dtype:
 
 def decode(data: Any, depth: int = 0) -> Any:
     """The answer described by ``data`` (made by :func:`encode`); malformed data gives an
-    :class:`Opaque` stand-in, never an exception."""
+    :class:`Opaque` stand-in, never an exception.
+
+    Examples
+    --------
+    >>> decode({'t': 'tuple', 'v': [{'t': 'int', 'v': '3', 'dtype': 'uint8'}, {'t': 'none'}]})
+    (np.uint8(3), None)
+    >>> decode({'t': 'ndarray', 'dtype': 'object', 'shape': [1], 'data': ''})
+    <an answer that could not be read back: ValueError>
+    """
     try:
         return _decode(data, depth)
     except Exception as exc:
@@ -200,13 +225,29 @@ def _decode(data: Any, depth: int) -> Any:
 
 
 def encode_outcome(outcome: Outcome) -> dict:
-    """JSON-ready data for one :class:`~support.exercises.checkers.Outcome`."""
+    """JSON-ready data for one :class:`~support.exercises.checkers.Outcome`.
+
+    Examples
+    --------
+    >>> from support.exercises.checkers import run_case
+    >>> encode_outcome(run_case(lambda x: x + 1, (1,)))
+    {'kind': 'return', 'value': {'t': 'int', 'v': '2'}, 'exception': [], 'message': ''}
+    """
     return {"kind": outcome.kind, "value": encode(outcome.value), "exception": list(outcome.exception),
             "message": outcome.message}
 
 
 def decode_outcome(data: Any) -> Outcome:
-    """The :class:`~support.exercises.checkers.Outcome` described by ``data``."""
+    """The :class:`~support.exercises.checkers.Outcome` described by ``data``.
+
+    Examples
+    --------
+    >>> from support.exercises.checkers import run_case
+    >>> decode_outcome(encode_outcome(run_case(lambda: 1 / 0, ()))).exception[0]
+    'ZeroDivisionError'
+    >>> decode_outcome("not an outcome").exception
+    ('MalformedOutcome',)
+    """
     if not isinstance(data, dict) or data.get("kind") not in ("return", "raise", "timeout"):
         return Outcome("raise", exception=("MalformedOutcome",), message="the outcome could not be read back")
     return Outcome(str(data["kind"]), decode(data.get("value")),

@@ -52,7 +52,9 @@ def glue(name: str, value: object, fmt: str | None = None, *, display: bool = Fa
         Also show the value in the cell output.
 
     Returns nothing, so that a cell ending in ``glue(...)`` shows no output;
-    use ``format`` on the value if the cell needs the string too.
+    use ``format`` on the value if the cell needs the string too.  Outside a Jupyter
+    kernel, or without myst_nb (Colab, Binder), there is no page to glue into: the value
+    is only checked and formatted.
 
     Examples
     --------
@@ -62,8 +64,11 @@ def glue(name: str, value: object, fmt: str | None = None, *, display: bool = Fa
         raise ValueError(f"glue: name must be an identifier-like string, got {name!r}")
     text = _format(value, fmt)
     try:
+        from IPython import get_ipython
         from myst_nb import glue as _myst_glue
     except ImportError:  # Colab, Binder, plain Python: nothing to glue into
+        _myst_glue = None
+    if _myst_glue is None or get_ipython() is None:  # no kernel (a script, a doctest): no page
         if display:
             print(text)
         return

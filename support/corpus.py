@@ -41,7 +41,12 @@ _HEADING_RULE = re.compile(r"[*=\-^~]{3,}")
 _SENTENCE_END = re.compile(r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<=[.!?])[\"')]?\s+(?=[A-Z\"])")
 
 
-class Passage(NamedTuple):
+class _PassageFields(NamedTuple):
+    topic: str  #: the ``help()`` topic it comes from, e.g. ``'assert'``
+    text: str  #: the paragraph, on one line, words separated by single spaces
+
+
+class Passage(_PassageFields):
     """One prose paragraph of the Python language reference.
 
     Examples
@@ -49,10 +54,17 @@ class Passage(NamedTuple):
     >>> p = documentation_passages()[0]
     >>> p.topic, len(p.text.split()) >= 40
     ('assert', True)
+    >>> Passage("assert", "Assert statements are a convenient way to insert checks.").topic
+    'assert'
     """
 
-    topic: str  #: the ``help()`` topic it comes from, e.g. ``'assert'``
-    text: str  #: the paragraph, on one line, words separated by single spaces
+    __slots__ = ()
+
+    def __new__(cls, topic: str, text: str) -> "Passage":
+        for name, value in (("topic", topic), ("text", text)):
+            if not isinstance(value, str) or not value.strip():
+                raise TypeError(f"{name} must be a non-blank string, got {value!r}")
+        return super().__new__(cls, topic, text)
 
 
 @lru_cache(maxsize=1)

@@ -175,8 +175,8 @@ def load_minilm(device: str = "cpu") -> "SentenceTransformer":
 
     Examples
     --------
-    >>> model = load_minilm()  # doctest: +SKIP
-    >>> model.get_sentence_embedding_dimension(), model.training  # doctest: +SKIP
+    >>> model = load_minilm()
+    >>> model.get_sentence_embedding_dimension(), model.training
     (384, False)
     """
     device = _check_device(device)
@@ -230,8 +230,8 @@ def linear_layers(model: "SentenceTransformer") -> dict[str, "torch.nn.Linear"]:
 
     Examples
     --------
-    >>> layers = linear_layers(load_minilm())  # doctest: +SKIP
-    >>> len(layers), tuple(layers["layer.0.intermediate.dense"].weight.shape)  # doctest: +SKIP
+    >>> layers = linear_layers(load_minilm())
+    >>> len(layers), tuple(layers["layer.0.intermediate.dense"].weight.shape)
     (36, (1536, 384))
     """
     import torch
@@ -249,6 +249,15 @@ def linear_layers(model: "SentenceTransformer") -> dict[str, "torch.nn.Linear"]:
             f"got {type(model).__name__}"
         )
     return layers
+
+
+def _check_model(model: object) -> None:
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError:  # pragma: no cover - load_minilm says how to install it
+        SentenceTransformer = ()
+    if not isinstance(model, SentenceTransformer):
+        raise TypeError(f"model must be a SentenceTransformer from load_minilm(), got {type(model).__name__}")
 
 
 def _check_sentences(sentences: object) -> list[str]:
@@ -305,9 +314,9 @@ def capture_linear_inputs(
 
     Examples
     --------
-    >>> model = load_minilm()  # doctest: +SKIP
-    >>> x = capture_linear_inputs(model, ["A short sentence."], ["layer.0.output.dense"])  # doctest: +SKIP
-    >>> x["layer.0.output.dense"].shape  # [CLS] a short sentence . [SEP]  # doctest: +SKIP
+    >>> model = load_minilm()
+    >>> x = capture_linear_inputs(model, ["A short sentence."], ["layer.0.output.dense"])
+    >>> x["layer.0.output.dense"].shape  # [CLS] a short sentence . [SEP]
     (6, 1536)
     """
     import torch
@@ -318,7 +327,8 @@ def capture_linear_inputs(
     layers = linear_layers(model)
     if names is None:
         names = list(layers)
-    elif isinstance(names, str) or not all(isinstance(n, str) for n in names):
+    elif (isinstance(names, str) or not isinstance(names, Sequence)
+          or not all(isinstance(n, str) for n in names)):
         raise TypeError(f"names must be a list of layer names (strings), got {names!r}")
     unknown = [n for n in names if n not in layers]
     if unknown:
@@ -374,10 +384,11 @@ def encode(model: "SentenceTransformer", sentences: Sequence[str], batch_size: i
 
     Examples
     --------
-    >>> e = encode(load_minilm(), ["Integers are exact.", "Floats round."])  # doctest: +SKIP
-    >>> e.shape, e.dtype  # doctest: +SKIP
+    >>> e = encode(load_minilm(), ["Integers are exact.", "Floats round."])
+    >>> e.shape, e.dtype
     ((2, 384), dtype('float32'))
     """
+    _check_model(model)
     sentences = _check_sentences(sentences)
     batch_size = positive_int(batch_size, "batch_size")
     embeddings = model.encode(sentences, batch_size=batch_size, convert_to_numpy=True,

@@ -36,7 +36,10 @@ def _is_float_data(value) -> bool:
     if isinstance(value, np.ndarray):
         return value.dtype.kind == "f" and value.size > 0
     if isinstance(value, list) and value:
-        arr = np.asarray(value)
+        try:
+            arr = np.asarray(value)
+        except (TypeError, ValueError, RuntimeError):  # e.g. a list of tensors that require grad
+            return False
         return arr.dtype.kind == "f"
     return False
 

@@ -245,7 +245,7 @@ class Adam(torch.optim.Optimizer):
     --------
     >>> layer = torch.nn.Linear(4, 1, bias=False).bfloat16()
     >>> _ = torch.nn.init.ones_(layer.weight)
-    >>> opt = Adam(layer.parameters(), lr=1e-3)       # the first step moves each weight by lr
+    >>> opt = Adam(list(layer.parameters()), lr=1e-3)       # the first step moves each weight by lr
     >>> layer(torch.ones(1, 4, dtype=torch.bfloat16)).sum().backward()
     >>> opt.step(); opt.updates_lost                  # 1e-3 < ulp(1)/2 in BF16: every update lost
     1.0
@@ -254,13 +254,19 @@ class Adam(torch.optim.Optimizer):
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, *, bias_correction: bool = True, state_dtype: torch.dtype | None = None,
                  update_rounding: str = "nearest", seed: int = 0) -> None:
+        if isinstance(params, torch.Tensor) or not hasattr(params, "__iter__"):
+            raise TypeError(f"params must be an iterable of tensors (model.parameters()), got {type(params).__name__}")
         positive_number(lr, "lr")
         positive_number(eps, "eps", allow_zero=True)
         positive_number(weight_decay, "weight_decay", allow_zero=True)
-        if not all(0 <= b < 1 for b in betas):
-            raise ValueError(f"betas must be in [0, 1), got {betas!r}")
+        if (not isinstance(betas, (tuple, list)) or len(betas) != 2
+                or not all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in betas)):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
         if update_rounding not in UPDATE_ROUNDINGS:
             raise ValueError(f"update_rounding must be one of {UPDATE_ROUNDINGS}, got {update_rounding!r}")
+        if state_dtype is not None and not (isinstance(state_dtype, torch.dtype) and state_dtype.is_floating_point):
+            raise TypeError(f"state_dtype must be None or a torch floating dtype such as torch.bfloat16, got {state_dtype!r}")
+        seed = integer_in_range(seed, "seed", 0, 2**63 - 1)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
         super().__init__(params, defaults)
         self.bias_correction = flag(bias_correction, "bias_correction")

@@ -53,6 +53,18 @@ class MixedPrecisionPlan:
     reasons: Mapping[str, str]
     upgraded: tuple[str, ...]
 
+    def __post_init__(self) -> None:
+        for name in ("choice", "reasons"):
+            value = getattr(self, name)
+            if not isinstance(value, Mapping) or not all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+                raise TypeError(f"{name} must be a dict {{layer name: text}}, got {value!r}")
+        if set(self.reasons) != set(self.choice):
+            raise ValueError("reasons must give one reason for every layer of choice")
+        positive_number(self.bits_per_weight, "bits_per_weight")
+        if not isinstance(self.upgraded, tuple) or not all(n in self.choice for n in self.upgraded):
+            raise TypeError(f"upgraded must be a tuple of layer names of choice, got {self.upgraded!r}")
+
 
 def _option(option: object, name: str, layers: list[str]) -> tuple[str, dict[str, float]]:
     """``(label, bits)`` with bits a number or a per-layer mapping -> (label, {layer: bits})."""

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from support._validate import integer_in_range, positive_int, real_array
+from support._validate import integer_in_range, positive_int, positive_number, real_array
 from support.numbers import formats
 from support.numbers.scaling import amax_scale
 from support.quant import blocks, codebooks, gptq as _gptq, outliers, rotations, uniform
@@ -92,6 +92,19 @@ class QuantizedWeight:
     bits_per_weight: float
     input_divisor: np.ndarray | None = None
 
+    def __post_init__(self) -> None:
+        weight = real_array(self.weight, "weight")
+        if weight.ndim != 2:
+            raise ValueError(f"weight must be 2-D (out, in), got shape {weight.shape}")
+        object.__setattr__(self, "weight", np.ascontiguousarray(weight, dtype=np.float32))
+        object.__setattr__(self, "bits_per_weight", positive_number(self.bits_per_weight, "bits_per_weight"))
+        if self.input_divisor is not None:
+            divisor = real_array(self.input_divisor, "input_divisor")
+            if divisor.shape != (weight.shape[1],) or np.any(divisor <= 0):
+                raise ValueError(f"input_divisor must hold {weight.shape[1]} positive factors (one per input "
+                                 f"channel), got shape {divisor.shape}")
+            object.__setattr__(self, "input_divisor", np.ascontiguousarray(divisor, dtype=np.float32))
+
 
 # --------------------------------------------------------------------------- checks
 
@@ -114,6 +127,18 @@ def _inputs(x: object, w: np.ndarray, method: str) -> np.ndarray:
     return arr
 
 
+def _unused_inputs(x: object, w: np.ndarray) -> None:
+    """Methods without calibration ignore ``x``, but refuse one that could not be a layer's inputs."""
+    if x is not None:
+        _inputs(x, w, "this method")
+
+
+def _block_multiple(w: np.ndarray, block: int, method: str) -> None:
+    if w.shape[1] % block:
+        raise ValueError(f"w has {w.shape[1]} input columns; {method} needs a multiple of {block} "
+                         "(blocks run along the input axis)")
+
+
 def _group(w: np.ndarray, group_size: object) -> int:
     g = positive_int(group_size, "group_size")
     if w.shape[1] % g:
@@ -122,9 +147,7 @@ def _group(w: np.ndarray, group_size: object) -> int:
 
 
 def _result(weight: np.ndarray, bits: float, divisor: np.ndarray | None = None) -> QuantizedWeight:
-    out = np.ascontiguousarray(weight, dtype=np.float32)
-    div = None if divisor is None else np.ascontiguousarray(divisor, dtype=np.float32)
-    return QuantizedWeight(weight=out, bits_per_weight=float(bits), input_divisor=div)
+    return QuantizedWeight(weight=weight, bits_per_weight=float(bits), input_divisor=divisor)
 
 
 # --------------------------------------------------------------------------- integer grids
@@ -142,6 +165,7 @@ def int_per_channel(w: np.ndarray, x: np.ndarray | None = None, *, bits: int = 8
     16.0
     """
     arr = _weight(w)
+    _unused_inputs(x, arr)
     q = uniform.quantize(arr, integer_in_range(bits, "bits", 2, 8), axis=0)
     return _result(q.dequantize(), q.bits_per_value)
 
@@ -157,6 +181,7 @@ def int_per_group(w: np.ndarray, x: np.ndarray | None = None, *, bits: int = 4,
     ([[3.5, 1.0, -0.3427734375, 0.599853515625]], 12.0)
     """
     arr = _weight(w)
+    _unused_inputs(x, arr)
     q = uniform.quantize(arr, integer_in_range(bits, "bits", 2, 8), axis=1,
                          group_size=_group(arr, group_size))
     return _result(q.dequantize(), q.bits_per_value)
@@ -215,6 +240,7 @@ def hadamard_int(w: np.ndarray, x: np.ndarray | None = None, *, bits: int = 4, g
     (True, 6.0)
     """
     arr = _weight(w)
+    _unused_inputs(x, arr)
     g = _group(arr, group_size)
     if g & (g - 1):
         raise ValueError(f"group_size must be a power of two for a Hadamard rotation, got {g}")
@@ -264,7 +290,9 @@ def nf4(w: np.ndarray, x: np.ndarray | None = None, *, block_size: int = 64) -> 
     >>> nf4(np.ones((2, 64))).bits_per_weight
     4.5
     """
-    q = codebooks.quantize_blockwise(_weight(w), codebooks.NF4, positive_int(block_size, "block_size"))
+    arr = _weight(w)
+    _unused_inputs(x, arr)
+    q = codebooks.quantize_blockwise(arr, codebooks.NF4, positive_int(block_size, "block_size"))
     return _result(q.dequantize(), q.bits_per_value)
 
 
@@ -281,6 +309,7 @@ def fp8_e4m3(w: np.ndarray, x: np.ndarray | None = None) -> QuantizedWeight:
     ([0.3125, -2.0], 16.0)
     """
     arr = _weight(w)
+    _unused_inputs(x, arr)
     s = amax_scale(arr, "float8_e4m3fn")
     return _result(formats.round_to(arr * s, "float8_e4m3fn") / s, 8 + 32 / arr.size)
 
@@ -293,7 +322,10 @@ def mxfp4(w: np.ndarray, x: np.ndarray | None = None) -> QuantizedWeight:
     >>> mxfp4(np.ones((2, 32))).bits_per_weight
     4.25
     """
-    q = blocks.mx_quantize(_weight(w), "float4_e2m1fn", 32, axis=1)
+    arr = _weight(w)
+    _unused_inputs(x, arr)
+    _block_multiple(arr, 32, "MXFP4")
+    q = blocks.mx_quantize(arr, "float4_e2m1fn", 32, axis=1)
     return _result(q.dequantize(), q.bits_per_value)
 
 
@@ -305,5 +337,8 @@ def nvfp4(w: np.ndarray, x: np.ndarray | None = None) -> QuantizedWeight:
     >>> nvfp4(np.ones((2, 16))).bits_per_weight  # 4 + 8/16 + 32/32
     5.5
     """
-    q = blocks.nvfp4_quantize(_weight(w), 16, axis=1)
+    arr = _weight(w)
+    _unused_inputs(x, arr)
+    _block_multiple(arr, 16, "NVFP4")
+    q = blocks.nvfp4_quantize(arr, 16, axis=1)
     return _result(q.dequantize(), q.bits_per_value)

@@ -18,11 +18,12 @@ documents by cosine similarity for every query; :func:`recall_at_k` and
 from __future__ import annotations
 
 import re
-from typing import NamedTuple, Sequence
+from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
-from support._validate import positive_int, real_array
+from support._validate import integer_in_range, positive_int, real_array
 
 __all__ = ["RetrievalTask", "split_sentences", "first_sentence_task", "answer_ranks", "recall_at_k",
            "mean_reciprocal_rank"]
@@ -32,12 +33,43 @@ __all__ = ["RetrievalTask", "split_sentences", "first_sentence_task", "answer_ra
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z])")
 
 
-class RetrievalTask(NamedTuple):
-    """Queries, documents, and the index of each query's document."""
+def _strings(value: object, name: str) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, Sequence) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{name} must be a list of strings, got {type(value).__name__}")
+    return list(value)
+
+
+def _indices(answers: object, name: str = "answers") -> np.ndarray:
+    try:
+        a = np.asarray(answers)
+    except ValueError:
+        raise ValueError(f"{name} must be a 1-D array of integers, got {answers!r}") from None
+    if a.ndim != 1 or not (np.issubdtype(a.dtype, np.integer) and a.dtype != np.bool_):
+        raise ValueError(f"{name} must be a 1-D array of integers, got {answers!r}")
+    return a
+
+
+@dataclass(frozen=True)
+class RetrievalTask:
+    """Queries, documents, and the index of each query's document.
+
+    Examples
+    --------
+    >>> RetrievalTask(["a query"], ["its document"], np.array([0])).answers
+    array([0])
+    """
 
     queries: list[str]
     documents: list[str]
     answers: np.ndarray
+
+    def __post_init__(self) -> None:
+        _strings(self.queries, "queries")
+        _strings(self.documents, "documents")
+        a = _indices(self.answers)
+        if len(a) != len(self.queries) or (a.size and (a.min() < 0 or a.max() >= len(self.documents))):
+            raise ValueError(f"answers must give, for each of the {len(self.queries)} queries, the index of "
+                             f"one of the {len(self.documents)} documents")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -85,12 +117,13 @@ def first_sentence_task(passages: Sequence[str], n: int, *, min_query_words: int
     if isinstance(passages, str) or not isinstance(passages, Sequence):
         raise TypeError("passages must be a sequence of strings (one per passage)")
     n = positive_int(n, "n")
-    min_query_words = positive_int(min_query_words, "min_query_words")
-    min_document_words = positive_int(min_document_words, "min_document_words")
+    min_query_words = integer_in_range(min_query_words, "min_query_words", 1, 10_000)
+    min_document_words = integer_in_range(min_document_words, "min_document_words", 1, 10_000)
+    seed = integer_in_range(seed, "seed", 0, 2**63 - 1)
     pairs = []
     for passage in passages:
         if not isinstance(passage, str):
-            raise TypeError(f"every passage must be a str, got {type(passage).__name__}")
+            raise TypeError(f"passages must hold strings (one per passage), found a {type(passage).__name__}")
         sentences = split_sentences(passage)
         if len(sentences) < 2:
             continue
@@ -132,8 +165,8 @@ def answer_ranks(queries: np.ndarray, documents: np.ndarray, answers: Sequence[i
     d = real_array(documents, "documents", as_float=True)
     if q.ndim != 2 or d.ndim != 2 or q.shape[1] != d.shape[1]:
         raise ValueError(f"queries and documents must be 2-D with the same width, got {q.shape} and {d.shape}")
-    a = np.asarray(answers)
-    if a.shape != (q.shape[0],) or not np.issubdtype(a.dtype, np.integer):
+    a = _indices(answers)
+    if a.shape != (q.shape[0],):
         raise ValueError(f"answers must be {q.shape[0]} integers (one per query), got {a!r}")
     if a.min() < 0 or a.max() >= d.shape[0]:
         raise ValueError(f"answers must index the {d.shape[0]} documents (0 to {d.shape[0] - 1})")
@@ -147,8 +180,8 @@ def answer_ranks(queries: np.ndarray, documents: np.ndarray, answers: Sequence[i
 
 
 def _ranks(ranks: object) -> np.ndarray:
-    r = np.asarray(ranks)
-    if r.ndim != 1 or r.size == 0 or not np.issubdtype(r.dtype, np.integer) or r.min() < 1:
+    r = _indices(ranks, "ranks")
+    if r.size == 0 or r.min() < 1:
         raise ValueError("ranks must be a non-empty 1-D array of integers >= 1 (from answer_ranks)")
     return r
 

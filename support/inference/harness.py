@@ -30,13 +30,13 @@ torch is imported inside the functions that need it.
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from support._validate import flag, integer_in_range, one_of
+from support._validate import flag, integer_in_range, one_of, positive_int, positive_number
 
 __all__ = [
     "Method",
@@ -67,6 +67,12 @@ class Method:
     activations : str or None
         ``'tensor'`` or ``'token'`` to quantize each layer's input too: dynamic symmetric INT8 with one scale per
         tensor (per batch) or one per token.  ``None``: weights only.
+
+    Examples
+    --------
+    >>> from support.inference.quantizers import gptq, int_per_channel
+    >>> Method(int_per_channel).calibrated, Method(gptq, calibrated=True).calibrated
+    (False, True)
     """
 
     weight: Callable[..., Any]
@@ -97,6 +103,13 @@ class QuantizationReport:
         Wall time spent in the weight quantizers (calibration activations not included).
     per_layer_bits : dict
         Bits per weight of each quantized layer.
+
+    Examples
+    --------
+    >>> r = QuantizationReport(names=("fc",), n_weights=256, weight_bits=2112.0, seconds=0.0,
+    ...                        per_layer_bits={"fc": 8.25})
+    >>> r.bits_per_weight, r.weight_bytes
+    (8.25, 264.0)
     """
 
     names: tuple[str, ...]
@@ -104,6 +117,18 @@ class QuantizationReport:
     weight_bits: float
     seconds: float
     per_layer_bits: Mapping[str, float]
+
+    def __post_init__(self) -> None:
+        if (not isinstance(self.names, tuple) or not self.names
+                or not all(isinstance(n, str) for n in self.names)):
+            raise TypeError(f"names must be a non-empty tuple of layer names, got {self.names!r}")
+        positive_int(self.n_weights, "n_weights")
+        positive_number(self.weight_bits, "weight_bits")
+        positive_number(self.seconds, "seconds", allow_zero=True)
+        if (not isinstance(self.per_layer_bits, Mapping) or set(self.per_layer_bits) != set(self.names)):
+            raise ValueError("per_layer_bits must be a dict with one entry for each of names")
+        for name, bits in self.per_layer_bits.items():
+            positive_number(bits, f"per_layer_bits[{name!r}]")
 
     @property
     def bits_per_weight(self) -> float:
@@ -175,6 +200,9 @@ def _check_layers(layers: object) -> Mapping[str, Any]:
 
 
 def _plan(layers: Mapping[str, Any], method: object, names: Sequence[str] | None) -> dict[str, Method]:
+    if names is not None and (isinstance(names, str) or not isinstance(names, Sequence)
+                              or not all(isinstance(n, str) for n in names)):
+        raise TypeError(f"names must be a list of layer names, got {names!r}")
     if isinstance(method, Method):
         chosen = list(layers) if names is None else list(names)
         plan = {name: method for name in chosen}
@@ -195,15 +223,17 @@ def _plan(layers: Mapping[str, Any], method: object, names: Sequence[str] | None
     return plan
 
 
-@contextmanager
 def quantize_layers(
     layers: Mapping[str, Any],
     method: Method | Mapping[str, Method],
     *,
     names: Sequence[str] | None = None,
     inputs: Mapping[str, np.ndarray] | None = None,
-) -> Iterator[QuantizationReport]:
+) -> AbstractContextManager[QuantizationReport]:
     """Quantize linear layers in place for the duration of a ``with`` block.
+
+    The arguments are checked when the function is called; the weights change when the
+    ``with`` block is entered.
 
     Parameters
     ----------
@@ -218,19 +248,42 @@ def quantize_layers(
         Calibration inputs of each layer, shape (tokens, in), e.g. from
         ``support.models.capture_linear_inputs``; required by calibrated methods.
 
-    Yields
-    ------
-    QuantizationReport
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        Entering it quantizes the layers and gives a :class:`QuantizationReport`.
 
     Notes
     -----
     On exit, normal or by an exception, every weight gets its FP32 values back
     (the same bits) and every hook is removed.
-    """
-    import torch
 
+    Examples
+    --------
+    >>> import torch
+    >>> from support.inference.quantizers import int_per_channel
+    >>> _ = torch.manual_seed(0)
+    >>> layers = {"fc": torch.nn.Linear(64, 4, bias=False)}
+    >>> before = layers["fc"].weight.detach().clone()
+    >>> with quantize_layers(layers, Method(int_per_channel)) as report:
+    ...     report.bits_per_weight, bool((layers["fc"].weight != before).any())
+    (8.25, True)
+    >>> bool(torch.equal(layers["fc"].weight, before))   # the FP32 weights are back
+    True
+    """
     layers = _check_layers(layers)
     plan = _plan(layers, method, names)
+    if inputs is not None and not isinstance(inputs, Mapping):
+        raise TypeError(f"inputs must be a dict {{layer name: calibration inputs}}, got {type(inputs).__name__}")
+    return _quantized(layers, plan, inputs)
+
+
+@contextmanager
+def _quantized(layers: Mapping[str, Any], plan: Mapping[str, Method],
+               inputs: Mapping[str, np.ndarray] | None) -> Iterator[QuantizationReport]:
+    """The body of :func:`quantize_layers`, once its arguments are checked."""
+    import torch
+
     saved: dict[str, Any] = {}
     hooks = []
     per_layer: dict[str, float] = {}

@@ -209,6 +209,21 @@ def test_machine_values_do_not_make_a_notebook_stale(page):
     assert not rn.is_current("Here: 3.1 GB/s, n = 43.", expected)
 
 
+def test_machine_values_survive_the_notebook_file_format(page):
+    """The check compares JSON text: the placeholder must come through nbformat.writes as it is."""
+    masked = dict(page.glue, machine_gbs=rn.MACHINE)
+    text = "Here: {glue:text}`machine_gbs`, n = {glue:text}`n`."
+    def as_file(md):
+        cell = nbformat.v4.new_markdown_cell(md)
+        cell.id = "fixed"
+        return rn.notebook_text(nbformat.v4.new_notebook(cells=[cell]))
+
+    expected = as_file(render(text, rn.Page(page.book, page.docname, masked)))
+    assert rn.is_current(as_file("Here: 3.1 GB/s, n = 42."), expected)
+    assert rn.is_current(as_file("Here: 24 GB/s, n = 42."), expected)
+    assert not rn.is_current(as_file("Here: 3.1 GB/s, n = 43."), expected)
+
+
 def test_reader_notebook_keeps_code_cells_and_drops_jupytext_pairing(the_book):
     md = ROOT / "chapters" / "01-positional-integers.md"
     book = the_book

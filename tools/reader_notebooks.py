@@ -526,7 +526,7 @@ def _reference(entry) -> str:
 # Whole notebooks
 # ---------------------------------------------------------------------------------------------
 
-MACHINE = "\x00machine\x00"   # stands for a machine-dependent value in --check
+MACHINE = "@@machine-dependent-value@@"   # stands for a machine_ value in --check (JSON-safe text)
 
 
 def executed_path(md: Path, root: Path = ROOT, build: Path | None = None) -> Path:

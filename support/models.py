@@ -176,7 +176,7 @@ def load_minilm(device: str = "cpu") -> "SentenceTransformer":
     Examples
     --------
     >>> model = load_minilm()
-    >>> model.get_sentence_embedding_dimension(), model.training
+    >>> model.get_embedding_dimension(), model.training
     (384, False)
     """
     device = _check_device(device)

@@ -74,7 +74,8 @@ def _to_bf16_bits_ties_away(x: float) -> int:
 
 def _to_bf16_bits_via_float16(x: float) -> int:
     """A plausible mistake: round to FP16, then keep the upper bits of that float32."""
-    return int(np.float32(np.float16(x)).view(np.uint32)) >> 16
+    with np.errstate(over="ignore"):          # beyond FP16's range the mistake gives inf
+        return int(np.float32(np.float16(x)).view(np.uint32)) >> 16
 
 
 def _bits32(code: int) -> float:

@@ -1200,17 +1200,25 @@ def round_to(
     >>> sorted(set(r.tolist())), round(float(r.mean()), 2)   # 1.0 or 1.5, unbiased on average
     ([1.0, 1.5], 1.1)
     """
+    return _round_or_encode(x, fmt, mode, saturate, rng, to_codes=False)
+
+
+def _round_or_encode(x: Any, fmt: str | FloatFormat, mode: str, saturate: bool,
+                     rng: np.random.Generator | None, *, to_codes: bool) -> Any:
+    """The body of :func:`round_to` (values) and :func:`encode` (``to_codes``)."""
     fmt = get_format(fmt)
     _check_mode(mode, rng)
     saturate = flag(saturate, "saturate")  # bool("no") is True
     value = _scalar_value(x)
     if value is not None:  # one number: a few microseconds instead of the array kernel
-        result = _round_scalar(value, fmt, mode, saturate, to_codes=False)
+        result = _round_scalar(value, fmt, mode, saturate, to_codes=to_codes)
         if result is not None:
             return result
     arr, is_scalar = _as_float_array(x)
-    result = _convert(arr, fmt, mode, saturate, rng, to_codes=False)
-    return float(result.reshape(())) if is_scalar else result
+    result = _convert(arr, fmt, mode, saturate, rng, to_codes=to_codes)
+    if is_scalar:
+        return int(result.reshape(())) if to_codes else float(result.reshape(()))
+    return result
 
 
 def encode(
@@ -1232,17 +1240,7 @@ def encode(
     >>> [hex(c) for c in encode([1.0, -2.0, np.nan], "float8_e4m3fn")]
     ['0x38', '0xc0', '0x7f']
     """
-    fmt = get_format(fmt)
-    _check_mode(mode, rng)
-    saturate = flag(saturate, "saturate")  # bool("no") is True
-    value = _scalar_value(x)
-    if value is not None:  # one number: a few microseconds instead of the array kernel
-        code = _round_scalar(value, fmt, mode, saturate, to_codes=True)
-        if code is not None:
-            return code
-    arr, is_scalar = _as_float_array(x)
-    codes = _convert(arr, fmt, mode, saturate, rng, to_codes=True)
-    return int(codes.reshape(())) if is_scalar else codes
+    return _round_or_encode(x, fmt, mode, saturate, rng, to_codes=True)
 
 
 def decode(codes: Any, fmt: str | FloatFormat) -> Any:

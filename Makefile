@@ -23,8 +23,9 @@ $(STAMP): requirements.txt pyproject.toml
 book: setup
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-# The full suite: support unit tests and static notebook checks, every notebook
-# re-executed by nbval, the book built with warnings as errors, every committed reader
+# The full suite: support unit tests and static notebook checks, every notebook executed
+# by nbval, the book built with warnings as errors from nbval's executions (conftest.py puts
+# them in the build's jupyter-cache, so no notebook runs twice), every committed reader
 # notebook compared with what the fresh build gives, then Colab simulated.
 test: setup test-support-and-notebooks test-book test-reader-notebooks test-colab
 

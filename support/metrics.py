@@ -22,20 +22,22 @@ from support._validate import normalize_axis, real_array
 __all__ = ["mse", "sqnr_db", "rel_error", "cosine_similarity"]
 
 
-def _as_float_array(x: ArrayLike, name: str) -> np.ndarray:
-    """Return ``x`` as a float64 array, rejecting non-numeric input, NaN and infinities."""
-    arr = real_array(
+def _checked(x: ArrayLike, name: str) -> np.ndarray:
+    """``x`` through the input policy (numeric, NaN- and inf-free), in its own dtype, not copied."""
+    return real_array(
         x, name, allow_empty=True,
         why="a metric of NaN or infinite values is NaN or inf; find where they came from first, "
         "often an overflow",
     )
-    return arr.astype(np.float64)
 
 
-def _pair(ref: ArrayLike, approx: ArrayLike, names: tuple[str, str] = ("ref", "approx")):
-    """Validate a (reference, approximation) pair: numeric, finite, same shape."""
-    a = _as_float_array(ref, names[0])
-    b = _as_float_array(approx, names[1])
+def _pair(ref: ArrayLike, approx: ArrayLike, names: tuple[str, str] = ("ref", "approx"), *,
+          float64: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a (reference, approximation) pair: numeric, finite, same shape.
+
+    Returned as float64 copies, or (``float64=False``) in their own dtypes, uncopied, for a
+    caller that converts while it computes and never writes to them."""
+    a, b = _checked(ref, names[0]), _checked(approx, names[1])
     if a.shape != b.shape:
         raise ValueError(
             f"{names[0]} and {names[1]} must have the same shape, got {a.shape} and {b.shape} "
@@ -43,6 +45,8 @@ def _pair(ref: ArrayLike, approx: ArrayLike, names: tuple[str, str] = ("ref", "a
         )
     if a.size == 0:
         raise ValueError(f"{names[0]} and {names[1]} are empty; metrics need at least one value")
+    if float64:
+        a, b = a.astype(np.float64), b.astype(np.float64)
     return a, b
 
 
@@ -56,26 +60,41 @@ def _rescaled(*arrays: np.ndarray, axis: int | None = None) -> list[np.ndarray]:
     return [np.ldexp(x, -exponent) for x in arrays]
 
 
-def _scaled(x: np.ndarray) -> tuple[np.ndarray, int]:
-    """``x`` times a power of two that brings its largest magnitude to [1/2, 1), and that
-    power's exponent ``e`` (``x == scaled * 2**e``).  Exact; an all-zero ``x`` has ``e = 0``."""
-    peak = float(np.max(np.abs(x)))
+def _peak(x: np.ndarray) -> float:
+    """``max(abs(x))`` as a float, without the temporary array of ``abs(x)``."""
+    return max(float(x.max()), -float(x.min()))  # floats first: -min(int64) would wrap
+
+
+def _scaled(x: np.ndarray, *, overwrite: bool = False) -> tuple[np.ndarray, int]:
+    """``x`` in float64 times a power of two that brings its largest magnitude to [1/2, 1),
+    and that power's exponent ``e`` (``x == scaled * 2**e``).  Exact; an all-zero ``x`` has
+    ``e = 0``.  ``overwrite=True`` scales a float64 ``x`` in place (the caller owns it)."""
+    peak = _peak(x)
     _, exponent = np.frexp(peak if peak > 0 else 1.0)
-    return np.ldexp(x, -int(exponent)), int(exponent)
+    out = x if overwrite and x.dtype == np.float64 else None
+    return np.ldexp(x, -int(exponent), out=out, dtype=np.float64), int(exponent)
 
 
 def _signal_and_error(ref: np.ndarray, approx: np.ndarray) -> tuple[np.ndarray, int, np.ndarray, int]:
-    """``ref`` and ``ref - approx``, each scaled separately by :func:`_scaled`, with their
-    exponents: their sums of squares can then be compared when one is 1e300 times the other
-    (a common scale would underflow the smaller one to 0)."""
+    """``ref`` and ``ref - approx`` in float64, each scaled separately by :func:`_scaled`, with
+    their exponents: their sums of squares can then be compared when one is 1e300 times the
+    other (a common scale would underflow the smaller one to 0).  ``ref`` and ``approx`` may
+    have any real dtype; they are converted while computing, not copied first."""
     with np.errstate(over="ignore"):
-        error = ref - approx
+        error = np.subtract(ref, approx, dtype=np.float64)
     shift = 0
-    if not np.isfinite(error).all():  # ref - approx overflowed (values near 1.8e308): halve both first
-        error, shift = np.ldexp(ref, -1) - np.ldexp(approx, -1), 1
+    if not np.isfinite(_peak(error)):  # ref - approx overflowed (values near 1.8e308): halve both first
+        error = np.ldexp(ref, -1, dtype=np.float64)
+        error -= np.ldexp(approx, -1, dtype=np.float64)
+        shift = 1
     signal, e_signal = _scaled(ref)
-    error, e_error = _scaled(error)
+    error, e_error = _scaled(error, overwrite=True)
     return signal, e_signal, error, e_error + shift
+
+
+def _sum_of_squares(x: np.ndarray) -> float:
+    """``sum(x**2)`` of a float64 array that the caller owns (squared in place)."""
+    return float(np.square(x, out=x).sum())
 
 
 def mse(ref: ArrayLike, approx: ArrayLike) -> float:
@@ -123,9 +142,9 @@ def sqnr_db(ref: ArrayLike, approx: ArrayLike) -> float:
     >>> round(sqnr_db([1.0, 1.0], [1.1, 0.9]), 6)
     20.0
     """
-    signal, e_signal, error, e_error = _signal_and_error(*_pair(ref, approx))
-    signal_power = float(np.sum(signal**2))
-    noise_power = float(np.sum(error**2))
+    signal, e_signal, error, e_error = _signal_and_error(*_pair(ref, approx, float64=False))
+    signal_power = _sum_of_squares(signal)
+    noise_power = _sum_of_squares(error)
     if noise_power == 0.0:
         return float("inf")
     if signal_power == 0.0:
@@ -153,7 +172,7 @@ def rel_error(ref: ArrayLike, approx: ArrayLike) -> float:
     >>> rel_error([3.0, 4.0], [3.0, 4.5])
     0.1
     """
-    signal, e_signal, error, e_error = _signal_and_error(*_pair(ref, approx))
+    signal, e_signal, error, e_error = _signal_and_error(*_pair(ref, approx, float64=False))
     norm = float(np.linalg.norm(signal.ravel()))
     if norm == 0.0:
         raise ValueError("rel_error: ref is all zeros, so the relative error is undefined; use mse")

@@ -98,6 +98,34 @@ def test_nearest_code_midpoint_goes_to_the_lower_level():
     np.testing.assert_array_equal(C.nearest_code([0.9, -0.9], [1.0, -1.0]), [0, 1])
 
 
+@settings(max_examples=60, deadline=None)
+@given(levels=st.integers(2, 40), seed=st.integers(0, 2**16), dtype=st.sampled_from([np.float32, np.float64]))
+def test_nearest_code_is_searchsorted_on_the_sorted_midpoints(levels, seed, dtype):
+    # the rule of the docstring, written plainly; up to 16 levels nearest_code counts comparisons instead
+    rng = np.random.default_rng(seed)
+    cb = rng.choice(np.linspace(-1, 1, 9), size=levels).astype(dtype) if seed % 3 == 0 else \
+        rng.uniform(-1, 1, size=levels).astype(dtype)  # every third codebook has repeated levels
+    order = np.argsort(cb, kind="stable")
+    midpoints = (cb[order][:-1] + cb[order][1:]) / dtype(2)
+    x = np.concatenate([rng.uniform(-1.2, 1.2, size=500).astype(dtype), midpoints, np.nextafter(midpoints, 2)])
+    expected = order[np.searchsorted(midpoints, x, side="left")]
+    codes = C.nearest_code(x.reshape(2, -1), cb)
+    assert codes.dtype == np.uint8 and codes.shape == (2, x.size // 2)
+    np.testing.assert_array_equal(codes.ravel(), expected)
+
+
+def test_dequantize_is_codebook_times_the_block_absmax():
+    w = _weights(shape=(8, 130))  # 1040 values: 16 blocks of 64 and a partial one of 16
+    q = C.quantize_blockwise(w, C.NF4, block_size=64)
+    expected = q.codebook[q.codes.ravel()] * np.repeat(q.absmax, 64)[: w.size]
+    np.testing.assert_array_equal(q.dequantize(), expected.reshape(w.shape))
+    assert q.dequantize().dtype == np.float32
+    # a record built by hand keeps numpy's type promotion (float64 scales: float64 values)
+    by_hand = C.BlockwiseQuantized(codes=q.codes, absmax=q.absmax.astype(np.float64), codebook=q.codebook,
+                                   block_size=64, shape=q.shape)
+    assert by_hand.dequantize().dtype == np.float64
+
+
 def test_fp4_positive_zero_and_negative_zero_codes():
     # +0 (code 0) and "-0" (code 8) are equal levels: 0 and below go to code 0, tiny positive values to code 8
     np.testing.assert_array_equal(C.nearest_code(np.float32([0.0, -0.001, 0.001]), C.FP4_BNB), [0, 0, 8])

@@ -29,6 +29,22 @@ def test_sqnr_db_definition_and_6db_per_bit():
     assert sqnr_db(x, x + noise / 2) - sqnr_db(x, x + noise) == pytest.approx(6.0206, abs=1e-3)
 
 
+@pytest.mark.parametrize("metric", [mse, sqnr_db, rel_error, cosine_similarity])
+def test_float32_input_gives_the_float64_result_and_is_left_unchanged(metric):
+    # the metrics convert to float64 while they compute and scale their own copies in place
+    rng = np.random.default_rng(3)
+    ref = rng.normal(size=(64, 48)).astype(np.float32)
+    approx = ref + np.float32(0.01) * rng.normal(size=ref.shape).astype(np.float32)
+    kept = ref.copy(), approx.copy()
+    assert metric(ref, approx) == metric(ref.astype(np.float64), approx.astype(np.float64))
+    assert metric(ref.T, approx.T) == pytest.approx(metric(ref, approx), rel=1e-12)  # non-contiguous input
+    ref64, approx64 = ref.astype(np.float64), approx.astype(np.float64)
+    ref64.flags.writeable = approx64.flags.writeable = False  # read-only input is fine
+    metric(ref64, approx64)
+    np.testing.assert_array_equal(ref, kept[0])
+    np.testing.assert_array_equal(approx, kept[1])
+
+
 def test_sqnr_db_exact_and_degenerate():
     assert sqnr_db([1.0, 2.0], [1.0, 2.0]) == math.inf
     assert sqnr_db([0.0, 0.0], [0.0, 0.0]) == math.inf

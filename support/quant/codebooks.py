@@ -699,30 +699,31 @@ def _lloyd_samples(samples: np.ndarray, n: int, iters: int, tol: float,
         values, mass = np.sort(values), np.ones(values.size)
     else:
         order = np.argsort(values)  # the order of equal values does not matter: they share a cell
-        values, mass = values[order], weights.astype(np.float64).ravel()[order]
+        values, mass = values[order], weights.ravel()[order].astype(np.float64)
     distinct = 1 + np.count_nonzero(np.diff(values)) if values.size else 0  # values are sorted
     if distinct < n:
         raise ValueError(f"need at least {n} distinct samples for {n} levels, got {distinct}")
     levels = np.quantile(values, (np.arange(n) + 0.5) / n)
     prefix = np.concatenate([[0.0], np.cumsum(mass * values)])
     prefix_mass = np.concatenate([[0.0], np.cumsum(mass)])
+    # values are sorted, so cell k is the run values[bounds[k]:bounds[k + 1]] (a value on a threshold goes down)
+    bounds = np.empty(n + 1, dtype=np.intp)
+    bounds[0], bounds[-1] = 0, values.size
     converged, it = False, 0
     for it in range(1, iters + 1):
-        thresholds = (levels[:-1] + levels[1:]) / 2
-        bounds = np.concatenate([[0], np.searchsorted(values, thresholds, side="right"), [values.size]])
-        counts = prefix_mass[bounds[1:]] - prefix_mass[bounds[:-1]]
-        sums = prefix[bounds[1:]] - prefix[bounds[:-1]]
+        bounds[1:-1] = np.searchsorted(values, (levels[:-1] + levels[1:]) / 2, side="right")
+        counts, sums = np.diff(prefix_mass[bounds]), np.diff(prefix[bounds])
         # An empty cell keeps its level (it can become non-empty again later).
-        new_levels = np.where(counts > 0, sums / np.where(counts > 0, counts, 1), levels)
-        new_levels = np.sort(new_levels)
-        change = np.max(np.abs(new_levels - levels))
+        filled = counts > 0
+        new_levels = np.where(filled, sums / np.where(filled, counts, 1), levels)
+        new_levels.sort()
+        change = np.abs(new_levels - levels).max()
         levels = new_levels
         if change < tol:
             converged = True
             break
     thresholds = (levels[:-1] + levels[1:]) / 2
-    # values are sorted: cell k holds the run between two thresholds (a value on one goes down)
-    bounds = np.concatenate([[0], np.searchsorted(values, thresholds, side="right"), [values.size]])
+    bounds[1:-1] = np.searchsorted(values, thresholds, side="right")
     nearest = np.repeat(levels, np.diff(bounds))
     mse = float(np.sum(mass * (values - nearest) ** 2) / prefix_mass[-1])
     return LloydMaxResult(levels, thresholds, mse, it, converged)

@@ -88,7 +88,12 @@ def _upper_cholesky_of_inverse(h: np.ndarray, damp: float) -> np.ndarray:
             "the dampened Hessian is not positive definite (the calibration inputs do not "
             "span the input space); use a larger damp, e.g. 0.01 to 0.1, or more samples"
         ) from exc
-    h_inv = scipy.linalg.cho_solve((lower, True), np.eye(h.shape[0]))
+    # H^-1 from the Cholesky factor (LAPACK potri, the reference's torch.cholesky_inverse), which
+    # fills the lower triangle only: a third of the work of solving H X = I.
+    inverse_lower, info = scipy.linalg.lapack.dpotri(lower, lower=True)
+    if info != 0:  # pragma: no cover - the factor of a positive definite H has a non-zero diagonal
+        raise ValueError(f"LAPACK dpotri failed (info={info}) on the dampened Hessian; use a larger damp")
+    h_inv = np.tril(inverse_lower) + np.tril(inverse_lower, -1).T
     return scipy.linalg.cholesky(h_inv, lower=False)
 
 
@@ -281,25 +286,28 @@ def gptq_quantize(
     scale = np.zeros((n_out, n_groups))
     zero_point = np.zeros((n_out, n_groups), dtype=np.int64)
 
+    qmin, qmax = uniform.integer_range(bits, symmetric=symmetric)
     for start, stop in _block_bounds(n_in, block_size, group):
-        errors = np.zeros((n_out, stop - start))
-        for j in range(start, stop):
+        # The block transposed, (columns, out): each column is a contiguous row, so the per-column
+        # update of the columns after it touches one contiguous piece of memory.
+        block = weights[:, start:stop].T.copy()
+        errors = np.empty_like(block)
+        for i, j in enumerate(range(start, stop)):
             g = j // group
-            if j % group == 0:
+            if j % group == 0:  # a group starts at a block start: weights[:, j:] is up to date
                 try:
                     s, z = uniform.scale_zero_point(weights[:, j : j + group], bits, symmetric=symmetric, axis=0)
                 except uniform.ScaleRangeError as exc:  # gptq_quantize has no scale_dtype to widen
                     raise exc.reworded("w", weights, "GPTQ stores its scales in float16") from None
                 scale[:, g], zero_point[:, g] = s[:, 0], z[:, 0]
-            column = weights[:, j]
-            codes[:, j] = uniform.quantize_with(
-                column, scale[:, g], zero_point[:, g], bits, symmetric=symmetric
-            )
-            quantized = uniform.dequantize_with(codes[:, j], scale[:, g], zero_point[:, g])
-            error = (column - quantized) / u[j, j]
-            weights[:, j + 1 : stop] -= np.outer(error, u[j, j + 1 : stop])
-            errors[:, j - start] = error
-        weights[:, stop:] -= errors @ u[start:stop, stop:]  # the deferred (lazy) update
+            # uniform.quantize_with and dequantize_with, written out: their checks per column
+            # would cost more than the arithmetic (the arguments were checked above).
+            column_codes = np.clip(np.rint(block[i] / scale[:, g]) + zero_point[:, g], qmin, qmax)
+            codes[:, j] = column_codes
+            quantized = (column_codes - zero_point[:, g]) * scale[:, g]
+            errors[i] = (block[i] - quantized) / u[j, j]
+            block[i + 1 :] -= np.outer(u[j, j + 1 : stop], errors[i])
+        weights[:, stop:] -= errors.T @ u[start:stop, stop:]  # the deferred (lazy) update
 
     inverse = np.argsort(order)
     group_index = (np.arange(n_in) // group)[inverse]

@@ -704,15 +704,18 @@ def _lloyd_samples(samples: np.ndarray, n: int, iters: int, tol: float,
     if distinct < n:
         raise ValueError(f"need at least {n} distinct samples for {n} levels, got {distinct}")
     levels = np.quantile(values, (np.arange(n) + 0.5) / n)
-    prefix = np.concatenate([[0.0], np.cumsum(mass * values)])
-    prefix_mass = np.concatenate([[0.0], np.cumsum(mass)])
+    # prefix[i] = (mass, mass * value) summed over the first i values: a cell's totals are two differences
+    prefix = np.zeros((values.size + 1, 2))
+    np.cumsum(mass, out=prefix[1:, 0])
+    np.cumsum(mass * values, out=prefix[1:, 1])
     # values are sorted, so cell k is the run values[bounds[k]:bounds[k + 1]] (a value on a threshold goes down)
     bounds = np.empty(n + 1, dtype=np.intp)
     bounds[0], bounds[-1] = 0, values.size
     converged, it = False, 0
     for it in range(1, iters + 1):
         bounds[1:-1] = np.searchsorted(values, (levels[:-1] + levels[1:]) / 2, side="right")
-        counts, sums = np.diff(prefix_mass[bounds]), np.diff(prefix[bounds])
+        at_bounds = prefix[bounds]
+        counts, sums = (at_bounds[1:] - at_bounds[:-1]).T
         # An empty cell keeps its level (it can become non-empty again later).
         filled = counts > 0
         new_levels = np.where(filled, sums / np.where(filled, counts, 1), levels)
@@ -725,7 +728,7 @@ def _lloyd_samples(samples: np.ndarray, n: int, iters: int, tol: float,
     thresholds = (levels[:-1] + levels[1:]) / 2
     bounds[1:-1] = np.searchsorted(values, thresholds, side="right")
     nearest = np.repeat(levels, np.diff(bounds))
-    mse = float(np.sum(mass * (values - nearest) ** 2) / prefix_mass[-1])
+    mse = float(np.sum(mass * (values - nearest) ** 2) / prefix[-1, 0])
     return LloydMaxResult(levels, thresholds, mse, it, converged)
 
 

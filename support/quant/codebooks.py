@@ -488,7 +488,7 @@ def quantize_blockwise(
     double_quant_block_size = integer_in_range(double_quant_block_size, "double_quant_block_size", 1, MAX_BLOCK_SIZE)
     arr = _check_finite_values(x)
     with np.errstate(over="ignore"):
-        flat = arr.astype(np.float32).ravel()
+        flat = arr.astype(np.float32, copy=False).ravel()  # read only: no copy of float32 input
     if not np.isfinite(flat).all():
         raise ValueError(
             f"x has finite values beyond the float32 range (|x| > {np.finfo(np.float32).max:.4g}); "

@@ -179,13 +179,13 @@ def fake_quantize_activations(x: Any, granularity: str = "tensor", bits: int = 8
     if not torch.is_tensor(x) or not x.is_floating_point():
         raise TypeError(f"x must be a floating-point torch tensor, got {type(x).__name__}")
     qmax = 2 ** (bits - 1) - 1
-    xd = x.detach().double()
-    if granularity == "tensor":
-        amax = xd.abs().max()
-    else:
-        amax = xd.abs().amax(dim=-1, keepdim=True)
+    x = x.detach()
+    # max|x| is exact in x's own dtype; the scale and the rounding are computed in float64,
+    # in place on one float64 copy (the activations of a whole batch can be large).
+    amax = (x.abs().amax() if granularity == "tensor" else x.abs().amax(dim=-1, keepdim=True)).double()
     scale = torch.where(amax > 0, amax / qmax, torch.ones_like(amax))
-    return (torch.clamp(torch.round(xd / scale), -qmax, qmax) * scale).to(x.dtype)
+    xd = x.double()
+    return xd.div_(scale).round_().clamp_(-qmax, qmax).mul_(scale).to(x.dtype)
 
 
 def _check_layers(layers: object) -> Mapping[str, Any]:

@@ -490,7 +490,10 @@ def awq_search(
     if np.any(mean_abs == 0):
         raise ValueError("every input feature needs a non-zero activation in x (mean |x_j| > 0)")
 
-    reference = xa @ wa.T
+    # The output error x (w_hat - w)^T has the norm of r (w_hat - w)^T, where x = q r and q has
+    # orthonormal columns: with more tokens than input features, r is the smaller matrix.
+    factor = np.linalg.qr(xa, mode="r") if xa.shape[0] > xa.shape[1] else xa
+    n_outputs = xa.shape[0] * wa.shape[0]
     alphas = np.arange(n_grid) / n_grid
     errors = np.empty(n_grid)
     best = None
@@ -498,7 +501,7 @@ def awq_search(
         s = mean_abs**alpha
         s = s / np.sqrt(s.max() * s.min())
         effective = _group_fake_quantize(wa * s, bits, group_size, symmetric) / s
-        errors[k] = np.mean((xa @ effective.T - reference) ** 2)
+        errors[k] = np.sum((factor @ (effective - wa).T) ** 2) / n_outputs    # mean over x @ w.T
         if best is None or errors[k] < errors[best[0]]:
             best = (k, s, effective)
     k, s, effective = best

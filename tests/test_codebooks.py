@@ -411,6 +411,15 @@ def test_ternary_matches_bitnet_formula():
         C.ternary_quantize(w, eps=0)
 
 
+def test_ternary_and_binary_leave_their_input_unchanged():
+    w = np.random.default_rng(4).normal(size=(32, 16))
+    kept = w.copy()
+    C.ternary_quantize(w)
+    C.binary_quantize(w)
+    np.testing.assert_array_equal(w, kept)
+    assert C.binary_quantize(w)[0].dtype == np.int8
+
+
 def test_binary_sign_and_optimal_scale():
     codes, scale = C.binary_quantize([0.5, 0.0, -1.5])
     np.testing.assert_array_equal(codes, [1, 1, -1])

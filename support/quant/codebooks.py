@@ -547,7 +547,8 @@ def unpack_4bit(packed: ArrayLike, count: int | None = None) -> np.ndarray:
 
 
 def _check_weights(w: ArrayLike) -> np.ndarray:
-    return _check_finite_values(w, "w").astype(np.float64)
+    """``w`` checked, as a float64 copy that the caller may overwrite."""
+    return _check_finite_values(w, "w").astype(np.float64, copy=True)
 
 
 def ternary_quantize(w: ArrayLike, eps: float = 1e-5) -> tuple[np.ndarray, float]:
@@ -580,8 +581,9 @@ def ternary_quantize(w: ArrayLike, eps: float = 1e-5) -> tuple[np.ndarray, float
     arr = _check_weights(w)
     positive_number(eps, "eps")  # validated, used as given
     gamma = float(np.abs(arr).mean())
-    codes = np.clip(np.rint(arr / (gamma + eps)), -1, 1).astype(np.int8)
-    return codes, gamma
+    arr /= gamma + eps  # arr is a float64 copy: round and clip it in place
+    np.rint(arr, out=arr)
+    return np.clip(arr, -1, 1, out=arr).astype(np.int8), gamma
 
 
 def binary_quantize(w: ArrayLike) -> tuple[np.ndarray, float]:
@@ -601,7 +603,7 @@ def binary_quantize(w: ArrayLike) -> tuple[np.ndarray, float]:
     (array([ 1,  1, -1], dtype=int8), 0.6666666666666666)
     """
     arr = _check_weights(w)
-    return np.where(arr >= 0, 1, -1).astype(np.int8), float(np.abs(arr).mean())
+    return np.where(arr >= 0, np.int8(1), np.int8(-1)), float(np.abs(arr).mean())
 
 
 # --------------------------------------------------------------------------- Lloyd-Max

@@ -71,7 +71,7 @@ def _scaled(x: np.ndarray, *, overwrite: bool = False) -> tuple[np.ndarray, int]
     ``e = 0``.  ``overwrite=True`` scales a float64 ``x`` in place (the caller owns it)."""
     peak = _peak(x)
     _, exponent = np.frexp(peak if peak > 0 else 1.0)
-    out = x if overwrite and x.dtype == np.float64 else None
+    out = x if overwrite and x.dtype == np.float64 else np.empty_like(x, dtype=np.float64)
     return np.ldexp(x, -int(exponent), out=out, dtype=np.float64), int(exponent)
 
 
@@ -79,13 +79,14 @@ def _signal_and_error(ref: np.ndarray, approx: np.ndarray) -> tuple[np.ndarray, 
     """``ref`` and ``ref - approx`` in float64, each scaled separately by :func:`_scaled`, with
     their exponents: their sums of squares can then be compared when one is 1e300 times the
     other (a common scale would underflow the smaller one to 0).  ``ref`` and ``approx`` may
-    have any real dtype; they are converted while computing, not copied first."""
+    have any real dtype; they are converted while computing, not copied first.  The results
+    are new float64 arrays (0-d for scalars) that the caller may overwrite."""
+    error = np.empty_like(ref, dtype=np.float64)
     with np.errstate(over="ignore"):
-        error = np.subtract(ref, approx, dtype=np.float64)
+        np.subtract(ref, approx, out=error, dtype=np.float64)
     shift = 0
     if not np.isfinite(_peak(error)):  # ref - approx overflowed (values near 1.8e308): halve both first
-        error = np.ldexp(ref, -1, dtype=np.float64)
-        error -= np.ldexp(approx, -1, dtype=np.float64)
+        np.subtract(np.ldexp(ref, -1, dtype=np.float64), np.ldexp(approx, -1, dtype=np.float64), out=error)
         shift = 1
     signal, e_signal = _scaled(ref)
     error, e_error = _scaled(error, overwrite=True)

@@ -45,6 +45,14 @@ def test_float32_input_gives_the_float64_result_and_is_left_unchanged(metric):
     np.testing.assert_array_equal(approx, kept[1])
 
 
+@pytest.mark.parametrize("metric", [mse, sqnr_db, rel_error, cosine_similarity])
+def test_scalars_and_0d_arrays(metric):
+    expected = metric([3.0], [2.0])
+    assert metric(3.0, 2.0) == expected
+    assert metric(np.array(3.0), np.float32(2.0)) == expected
+    assert isinstance(metric(3, 2), float)
+
+
 def test_sqnr_db_exact_and_degenerate():
     assert sqnr_db([1.0, 2.0], [1.0, 2.0]) == math.inf
     assert sqnr_db([0.0, 0.0], [0.0, 0.0]) == math.inf

@@ -29,8 +29,10 @@ book: setup
 # notebook compared with what the fresh build gives, then Colab simulated.
 test: setup test-support-and-notebooks test-book test-reader-notebooks test-colab
 
+# Two workers on CI's two cores, one BLAS/OpenMP thread each: a second thread per worker only
+# waits for a core (measured: chapter 17 ran 1.3-2.5x slower with two threads under load).
 test-support-and-notebooks: setup
-	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax -p no:cacheprovider --durations=60 tests $(NOTEBOOK_DIRS)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax -p no:cacheprovider --durations=60 tests $(NOTEBOOK_DIRS)
 
 test-book: setup
 	rm -rf _build/html

@@ -61,8 +61,10 @@ FIELD_COLORS: dict[str, str] = {
     "value": COLORS["green"],
 }
 
+# float32 first: blue against bfloat16's vermillion, the pair most figures compare (orange and
+# vermillion are the palette's closest colours).
 _FORMAT_ORDER = [
-    "float64", "float32", "tfloat32", "bfloat16", "float16",
+    "float32", "float64", "tfloat32", "bfloat16", "float16",
     "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e4m3",
     "float8_e3m4", "float8_e4m3b11fnuz", "float8_e8m0fnu",
     "float6_e2m3fn", "float6_e3m2fn", "float4_e2m1fn",

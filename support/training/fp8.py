@@ -22,6 +22,9 @@ matmul can instead run for real through ``torch._scaled_mm``
 
 from __future__ import annotations
 
+import math
+import sys
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -42,6 +45,12 @@ def _torch_dtype(fmt: str):
     if fmt not in ("float8_e4m3fn", "float8_e5m2"):
         raise ValueError(f"fmt must be 'float8_e4m3fn' or 'float8_e5m2', got {fmt!r}")
     return getattr(torch, fmt)
+
+
+@lru_cache(maxsize=None)
+def _fmt_max(fmt: str) -> float:
+    """The largest finite value of ``fmt`` (looked up once: every cast of a training step needs it)."""
+    return get_format(fmt).max
 
 
 def fake_cast(x: Any, scale: float, fmt: str):
@@ -71,14 +80,48 @@ def fake_cast(x: Any, scale: float, fmt: str):
     """
     import torch
 
-    dtype = _torch_dtype(fmt)
+    _torch_dtype(fmt)                                      # checks fmt
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         raise TypeError("x must be a floating-point torch.Tensor")
-    scale = positive_number(scale, "scale")
-    top = get_format(fmt).max
+    return _fake_cast(x, positive_number(scale, "scale"), fmt)
+
+
+def _fake_cast(x, scale: float, fmt: str):
+    """:func:`fake_cast` without the argument checks (for :class:`DelayedCast`, whose arguments are valid)."""
+    import torch
+
+    top = _fmt_max(fmt)
     wide = torch.promote_types(x.dtype, torch.float32)     # float64 input: one rounding only
     scaled = (x.to(wide) * scale).clamp(-top, top)         # saturate; NaN stays NaN
-    return (scaled.to(dtype).to(wide) / scale).to(x.dtype)
+    return (scaled.to(getattr(torch, fmt)).to(wide) / scale).to(x.dtype)
+
+
+def _amax(x) -> float:
+    """The largest ``|x|`` with NaN elements ignored and ±inf counted as the largest finite value
+    of x's (at least float32) dtype: ``torch.nan_to_num(|x|, nan=0).max()``, in one pass when x is finite."""
+    import torch
+
+    magnitude = x.detach().abs()
+    amax = float(magnitude.max())                           # the maximum is exact in any order
+    if math.isfinite(amax):
+        return amax
+    wide = torch.promote_types(x.dtype, torch.float32)
+    return float(torch.nan_to_num(magnitude.to(wide), nan=0.0).max())
+
+
+def _record_amax(scaler: DelayedScaler, amax: float) -> None:
+    """Update ``scaler``'s history and scale as ``scaler.quantize([amax])`` does, without the cast.
+
+    ``amax`` is finite and >= 0 (from :func:`_amax`). ``tests/test_training_harness.py`` checks
+    that the history and the scale equal those of :meth:`DelayedScaler.quantize`.
+    """
+    if amax == 0:
+        return                                              # nothing recorded, scale kept
+    scaler.history = np.roll(scaler.history, -1)
+    scaler.history[-1] = amax
+    reduced = float(scaler.history.max()) if scaler.algo == "max" else amax
+    if math.isfinite(reduced):
+        scaler.scale = min(math.ldexp(scaler.fmt.max, -scaler.margin) / reduced, sys.float_info.max)
 
 
 class DelayedCast:
@@ -116,16 +159,13 @@ class DelayedCast:
         return self.scaler.scale if self.scaled else 1.0
 
     def __call__(self, x: Any):
-        import torch
-
         scale = self.scale
-        magnitude = x.detach().abs().to(torch.promote_types(x.dtype, torch.float32))
-        amax = float(torch.nan_to_num(magnitude, nan=0.0).max())
-        self.overflows += amax * scale > get_format(self.fmt).max
-        out = fake_cast(x, scale, self.fmt)
+        amax = _amax(x)
+        self.overflows += amax * scale > _fmt_max(self.fmt)
+        out = _fake_cast(x, scale, self.fmt)
         # Recording the amax alone updates the history and the scale exactly as recording
         # the tensor would (the scaler keeps only amaxes), without rounding x twice.
-        self.scaler.quantize(np.array([amax]))
+        _record_amax(self.scaler, amax)
         return out
 
 
@@ -158,7 +198,7 @@ def _scaled_mm(x, w, sx: float, sw: float):
     with the scales ``sx`` and ``sw`` exactly as :func:`fake_cast` casts them."""
     import torch
 
-    top = get_format("float8_e4m3fn").max
+    top = _fmt_max("float8_e4m3fn")
     x8 = (x.float() * sx).clamp(-top, top).to(torch.float8_e4m3fn)
     w8 = (w.float() * sw).clamp(-top, top).to(torch.float8_e4m3fn)
     one = torch.ones((), device=x.device)

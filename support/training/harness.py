@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -82,10 +83,18 @@ def corpus_bytes() -> torch.Tensor:
     return _CORPUS["text"]
 
 
+@lru_cache(maxsize=None)
 def _splits(val_fraction: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training and held-out bytes as int64 (cached: every run reads them, none writes them)."""
     data = corpus_bytes().long()
     cut = int(len(data) * (1 - val_fraction))
     return data[:cut], data[cut:]
+
+
+@lru_cache(maxsize=None)
+def _future_mask(t: int, device: torch.device) -> torch.Tensor:
+    """True above the diagonal of a t × t matrix: the keys a causal query must not see (cached, read only)."""
+    return torch.ones(t, t, dtype=torch.bool, device=device).tril().logical_not()
 
 
 def _batch(data: torch.Tensor, batch_size: int, seq_len: int, generator: torch.Generator):
@@ -170,12 +179,12 @@ class _Block(nn.Module):
         q, k, v = self.qkv(x).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
         q, k = self.q_norm(q), self.k_norm(k)
         logits = (q @ k.transpose(-1, -2)) * self.scale
-        causal = torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
-        self.max_logit = float(logits.detach().masked_fill(~causal, 0).abs().max())
+        future = _future_mask(t, x.device)
+        self.max_logit = float(logits.detach().masked_fill(future, 0).abs().max())
         cap = self.cfg.attention_softcap
         if cap is not None:
             logits = cap * torch.tanh(logits / cap)
-        weights = torch.softmax(logits.masked_fill(~causal, float("-inf")), dim=-1)
+        weights = torch.softmax(logits.masked_fill(future, float("-inf")), dim=-1)
         return self.proj((weights @ v).transpose(1, 2).reshape(b, t, d))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -227,6 +236,11 @@ class TinyLM(nn.Module):
 
 
 # --------------------------------------------------------------------------- optimizer
+def _undecorated(function):
+    """``function`` without the ``torch._dynamo.disable`` wrapper torch puts on some methods."""
+    return getattr(function, "__wrapped__", function)
+
+
 class Adam(torch.optim.Optimizer):
     """Adam with decoupled weight decay (AdamW), written out so that its numerics can change.
 
@@ -276,11 +290,21 @@ class Adam(torch.optim.Optimizer):
         self._seed = seed
         self.updates_lost = 0.0
 
+    # torch.optim.Optimizer wraps these two in torch._dynamo.disable, whose first call imports
+    # torch._dynamo (about 2 s on two CPU cores, once per process); this optimizer is never
+    # compiled, so it calls the functions themselves.
+    def add_param_group(self, param_group: dict) -> None:  # noqa: D102 - torch's
+        _undecorated(torch.optim.Optimizer.add_param_group)(self, param_group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:  # noqa: D102 - torch's
+        _undecorated(torch.optim.Optimizer.zero_grad)(self, set_to_none)
+
     @torch.no_grad()
     def step(self, closure=None):  # noqa: D102 - torch's signature
         lost = total = 0
         for group in self.param_groups:
             lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            float32 = []                 # float32 weights and moments: updated together below
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -293,23 +317,46 @@ class Adam(torch.optim.Optimizer):
                     if p.dtype == torch.bfloat16 and self.update_rounding == "kahan":
                         st["c"] = torch.zeros_like(p)
                 st["step"] += 1
+                if p.dtype == torch.float32 and st["m"].dtype == torch.float32:
+                    float32.append(p)
+                    continue
                 m, v, g = st["m"], st["v"], p.grad.to(st["m"].dtype)
                 m.lerp_(g, 1 - b1)
                 v.mul_(b2).addcmul_(g, g, value=1 - b2)
-                bc1 = 1 - b1 ** st["step"] if self.bias_correction else 1.0
-                bc2 = 1 - b2 ** st["step"] if self.bias_correction else 1.0
-                if p.dtype == torch.float32 and m.dtype == torch.float32:     # torch.optim.AdamW's order
-                    p.mul_(1 - lr * wd)
-                    denom = (v.sqrt() / math.sqrt(bc2)).add_(eps)
-                    p.addcdiv_(m, denom, value=-lr / bc1)
-                    continue
+                bc1, bc2 = self._bias_corrections(b1, b2, st["step"])
                 m32, v32 = m.float(), v.float()
                 update = -(lr / bc1) * m32 / ((v32.sqrt() / math.sqrt(bc2)) + eps) - lr * wd * p.float()
                 new = self._apply(p, update, st)
                 lost += int(((new == p) & (update != 0)).sum())
                 total += p.numel()
                 p.copy_(new)
+            self._step_float32(float32, lr, b1, b2, eps, wd)
         self.updates_lost = lost / total if total else 0.0
+
+    def _bias_corrections(self, b1: float, b2: float, step: int) -> tuple[float, float]:
+        return (1 - b1**step, 1 - b2**step) if self.bias_correction else (1.0, 1.0)
+
+    def _step_float32(self, params: list, lr: float, b1: float, b2: float, eps: float, wd: float) -> None:
+        """torch.optim.AdamW's update, in its order, of float32 weights with float32 moments.
+
+        The ``torch._foreach_*`` functions apply one operation to a list of tensors (on the CPU,
+        tensor by tensor with the same kernels: the results equal a loop's, bit for bit).
+        """
+        by_step: dict[int, list[torch.Tensor]] = {}
+        for p in params:
+            by_step.setdefault(self.state[p]["step"], []).append(p)
+        for step, ps in by_step.items():
+            grads = [p.grad for p in ps]
+            ms, vs = [self.state[p]["m"] for p in ps], [self.state[p]["v"] for p in ps]
+            bc1, bc2 = self._bias_corrections(b1, b2, step)
+            torch._foreach_lerp_(ms, grads, 1 - b1)
+            torch._foreach_mul_(vs, b2)
+            torch._foreach_addcmul_(vs, grads, grads, value=1 - b2)
+            torch._foreach_mul_(ps, 1 - lr * wd)
+            denom = torch._foreach_sqrt(vs)
+            torch._foreach_div_(denom, math.sqrt(bc2))
+            torch._foreach_add_(denom, eps)
+            torch._foreach_addcdiv_(ps, ms, denom, value=-lr / bc1)
 
     def _apply(self, p: torch.Tensor, update: torch.Tensor, st: dict) -> torch.Tensor:
         if p.dtype != torch.bfloat16:
@@ -511,6 +558,14 @@ def _check_device(tc: TrainConfig) -> None:
         raise ValueError("fp8_real_matmul needs a CUDA GPU of compute capability 8.9 or newer")
 
 
+def _norm_and_zero_fraction(grads: list[torch.Tensor]) -> tuple[torch.Tensor, float]:
+    """The global L2 norm of ``grads`` (the norm of the per-tensor norms, each in float32) and
+    the fraction of their elements that are exactly zero."""
+    norms = torch._foreach_norm([g.float() for g in grads])
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    return torch.linalg.vector_norm(torch.stack(norms)), int(flat.eq(0).sum()) / flat.numel()
+
+
 def train(model_config: LMConfig | None = None, train_config: TrainConfig | None = None, *,
           initial_state: dict | None = None) -> TrainResult:
     """Train a fresh :class:`TinyLM` on the course's text and return what happened.
@@ -601,9 +656,8 @@ def train(model_config: LMConfig | None = None, train_config: TrainConfig | None
             for p in params:
                 p.grad.mul_(1.0 / scale)
         grads = [p.grad for p in params if p.grad is not None]
-        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads]))
+        norm, rec["zero_grad_fraction"][step] = _norm_and_zero_fraction(grads)
         finite = bool(torch.isfinite(norm))
-        rec["zero_grad_fraction"][step] = sum(int((g == 0).sum()) for g in grads) / sum(g.numel() for g in grads)
         if tc.grad_clip is not None and finite:
             torch.nn.utils.clip_grad_norm_(params, tc.grad_clip)
         if grad_scaler:

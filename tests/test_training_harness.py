@@ -261,3 +261,80 @@ def test_real_fp8_matmul_matches_simulation():
     sim = train(cfg, TrainConfig(**kw))
     assert "torch._scaled_mm" in real.path
     assert np.allclose(real.losses, sim.losses, rtol=1e-3)    # same FP8 values, accumulation order differs
+
+
+# ----------------------------------------------------------------- the fast paths equal the plain computations
+def test_adam_foreach_update_equals_adamw_over_several_tensors():
+    torch.manual_seed(1)
+    shapes = [(7, 5), (5,), (3, 4, 2)]
+    ours_p = [torch.nn.Parameter(torch.randn(s)) for s in shapes]
+    ref_p = [torch.nn.Parameter(p.detach().clone()) for p in ours_p]
+    ours = Adam(ours_p, lr=3e-3, weight_decay=0.1)
+    ref = torch.optim.AdamW(ref_p, lr=3e-3, weight_decay=0.1, foreach=False)
+    for step in range(4):
+        for a, b in zip(ours_p, ref_p):
+            a.grad = torch.randn(a.shape, generator=torch.Generator().manual_seed(step))
+            b.grad = a.grad.clone()
+        ours.step()
+        ref.step()
+    assert all(torch.equal(a, b) for a, b in zip(ours_p, ref_p))
+
+
+def test_norm_and_zero_fraction_equal_the_plain_computation():
+    from support.training.harness import _norm_and_zero_fraction
+
+    gen = torch.Generator().manual_seed(2)
+    for dtype in (torch.float32, torch.bfloat16, torch.float16):
+        grads = [(torch.randn(s, generator=gen) * (torch.rand(s, generator=gen) > 0.3)).to(dtype)
+                 for s in [(6, 4), (9,), (2, 3, 5)]]
+        grads[1][0] = float("nan")
+        norm, fraction = _norm_and_zero_fraction(grads)
+        plain = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads]))
+        assert torch.equal(norm, plain) or (norm.isnan() and plain.isnan())
+        assert fraction == sum(int((g == 0).sum()) for g in grads) / sum(g.numel() for g in grads)
+
+
+def test_future_mask_is_the_complement_of_the_causal_mask():
+    from support.training.harness import _future_mask
+
+    assert torch.equal(_future_mask(5, torch.device("cpu")), ~torch.ones(5, 5, dtype=torch.bool).tril())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16, torch.float64])
+def test_fp8_amax_equals_nan_to_num_max(dtype):
+    from support.training.fp8 import _amax
+
+    x = torch.randn(200, generator=torch.Generator().manual_seed(3)).to(dtype)
+    cases = [x, x.clone().fill_(0), torch.cat([x, torch.tensor([float("nan")], dtype=dtype)]),
+             torch.cat([x, torch.tensor([float("-inf")], dtype=dtype)]), torch.tensor([float("nan")], dtype=dtype)]
+    for t in cases:
+        wide = torch.promote_types(dtype, torch.float32)
+        assert _amax(t) == float(torch.nan_to_num(t.abs().to(wide), nan=0.0).max())
+
+
+def test_delayed_cast_records_the_history_as_the_scaler_does():
+    """Zeros (not recorded), a NaN element, an infinite element and a tiny amax, as DelayedScaler.quantize."""
+    cast, ref = DelayedCast("float8_e5m2", history_len=3), DelayedScaler("float8_e5m2", history_len=3)
+    tensors = [[1.0, -3.0], [0.0, 0.0], [float("nan"), 0.5], [2.0, float("inf")], [1e-300, 0.0], [7.0], [0.25]]
+    for values in tensors:
+        x = torch.tensor(values, dtype=torch.float64)
+        out = cast(x).numpy()
+        magnitude = np.nan_to_num(np.abs(values), nan=0.0, posinf=np.finfo(np.float64).max)
+        with np.errstate(over="ignore"):         # the amax the cast records (inf: float64's largest)
+            ref.quantize(magnitude)
+        assert np.array_equal(cast.scaler.history, ref.history) and cast.scale == ref.scale
+        assert out.shape == x.shape
+
+
+def test_adam_does_not_import_torch_dynamo():
+    """torch.optim.Optimizer's dynamo-disabled methods import torch._dynamo (seconds) on first call."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, torch\nfrom support.training.harness import Adam\n"
+            "p = torch.nn.Parameter(torch.ones(2)); opt = Adam([p]); p.grad = torch.ones(2); opt.step()\n"
+            "opt.zero_grad()\nprint('torch._dynamo' in sys.modules)")
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
+    assert out.stdout.strip() == "False"

@@ -92,8 +92,8 @@ def _fake_cast(x, scale: float, fmt: str):
 
     top = _fmt_max(fmt)
     wide = torch.promote_types(x.dtype, torch.float32)     # float64 input: one rounding only
-    scaled = (x.to(wide) * scale).clamp(-top, top)         # saturate; NaN stays NaN
-    return (scaled.to(getattr(torch, fmt)).to(wide) / scale).to(x.dtype)
+    scaled = (x.to(wide) * scale).clamp_(-top, top)        # saturate; NaN stays NaN
+    return scaled.to(getattr(torch, fmt)).to(wide).div_(scale).to(x.dtype)
 
 
 def _amax(x) -> float:
@@ -101,12 +101,11 @@ def _amax(x) -> float:
     of x's (at least float32) dtype: ``torch.nan_to_num(|x|, nan=0).max()``, in one pass when x is finite."""
     import torch
 
-    magnitude = x.detach().abs()
-    amax = float(magnitude.max())                           # the maximum is exact in any order
-    if math.isfinite(amax):
-        return amax
+    low, high = (float(v) for v in torch.aminmax(x.detach()))   # exact in any order
+    if math.isfinite(low) and math.isfinite(high):
+        return max(-low, high)
     wide = torch.promote_types(x.dtype, torch.float32)
-    return float(torch.nan_to_num(magnitude.to(wide), nan=0.0).max())
+    return float(torch.nan_to_num(x.detach().abs().to(wide), nan=0.0).max())
 
 
 def _record_amax(scaler: DelayedScaler, amax: float) -> None:
@@ -117,8 +116,7 @@ def _record_amax(scaler: DelayedScaler, amax: float) -> None:
     """
     if amax == 0:
         return                                              # nothing recorded, scale kept
-    scaler.history = np.roll(scaler.history, -1)
-    scaler.history[-1] = amax
+    scaler.history = np.append(scaler.history[1:], amax)   # np.roll(history, -1), then the new amax last
     reduced = float(scaler.history.max()) if scaler.algo == "max" else amax
     if math.isfinite(reduced):
         scaler.scale = min(math.ldexp(scaler.fmt.max, -scaler.margin) / reduced, sys.float_info.max)

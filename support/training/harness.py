@@ -563,7 +563,8 @@ def _norm_and_zero_fraction(grads: list[torch.Tensor]) -> tuple[torch.Tensor, fl
     the fraction of their elements that are exactly zero."""
     norms = torch._foreach_norm([g.float() for g in grads])
     flat = torch.cat([g.reshape(-1) for g in grads])
-    return torch.linalg.vector_norm(torch.stack(norms)), int(flat.eq(0).sum()) / flat.numel()
+    zeros = flat.numel() - int(torch.count_nonzero(flat))   # NaN counts as nonzero, as in flat == 0
+    return torch.linalg.vector_norm(torch.stack(norms)), zeros / flat.numel()
 
 
 def train(model_config: LMConfig | None = None, train_config: TrainConfig | None = None, *,

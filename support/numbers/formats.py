@@ -870,30 +870,32 @@ def _convert_through_float32(x: np.ndarray, fmt: FloatFormat, mode: str, saturat
     Per block, in the float64 bits: set bit 29 (float32's last mantissa bit) when a bit
     below it is set, clear those bits, and convert to float32, which is then exact.
     Exact only where float32 is normal: below 2**-126 float32's own rounding would
-    interfere, so an input holding such values (rare) takes the float64 kernel, unless
-    the target's smallest subnormal is at least 2**-124 (everything below 2**-125 rounds
-    to zero then, either way).  Above float32's range the conversion gives inf, as
+    interfere, so an input that gives float32 subnormals (rare) takes the float64 kernel,
+    unless the target's smallest subnormal is at least 2**-124 (everything below 2**-125
+    rounds to zero then, either way).  (Inputs that give a float32 zero round to zero in
+    the target too: its smallest subnormal is far above 2**-149.)  Above float32's range the conversion gives inf, as
     rounding to nearest does.
     """
     bits = np.ascontiguousarray(x).reshape(-1).view(np.uint64)
     narrow = np.empty(bits.size, np.float32)
     size = max(min(_BLOCK, bits.size), 1)
-    low, tiny = np.uint64(2**29 - 1), np.uint64((1023 - 126) << 52)
+    low = np.uint64(2**29 - 1)
     check_tiny = fmt.min_subnormal < 2.0**-124
-    work = np.empty(size, np.uint64)
+    work, narrow_work = np.empty(size, np.uint64), np.empty(size, np.uint32)
     for start in range(0, bits.size, size):
         b = bits[start:start + size]
-        t = work[: b.size]
-        if check_tiny:  # is some |x| in (0, 2**-126)?  (|x| - 1 wraps zero to the top)
-            np.bitwise_and(b, np.uint64(2**63 - 1), out=t)
-            t -= np.uint64(1)
-            if t.min(initial=tiny) < tiny - np.uint64(1):
-                return _convert_exactly(x, fmt, mode, saturate, None, to_codes)
+        t, n = work[: b.size], narrow[start:start + b.size]
         np.bitwise_and(b, low, out=t)
         t += low  # carries into bit 29 exactly when a bit below it is set
         t |= b
         t &= ~low
-        np.copyto(narrow[start:start + b.size], t.view(np.float64), casting="same_kind")
+        np.copyto(n, t.view(np.float64), casting="same_kind")
+        if check_tiny:  # a float32 subnormal (not zero) here?  (on float32: half the bytes)
+            v = narrow_work[: b.size]
+            np.bitwise_and(n.view(np.uint32), np.uint32(2**31 - 1), out=v)
+            v -= np.uint32(1)  # |n| - 1 wraps zero to the top
+            if v.min() < np.uint32(2**23 - 1):
+                return _convert_exactly(x, fmt, mode, saturate, None, to_codes)
     result = _convert_exactly(narrow, fmt, mode, saturate, None, to_codes)
     return (result if to_codes else result.astype(np.float64)).reshape(x.shape)
 
@@ -950,8 +952,9 @@ def _convert_exactly(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool,
                 magnitudes = work[index] & lay.uint(lay.abs_mask & ~(2**plan.s0 - 1))
                 special_codes = _special_codes(b[index], magnitudes, plan, mode, saturate)
                 work.view(lay.float)[index] = _decode_values(special_codes, fmt, lay.float)
-            if to_codes:  # the codes are the top bits
-                np.right_shift(work, lay.uint(plan.s0), out=block, casting="unsafe")
+            if to_codes:  # the codes are the top bits: shift, then narrow (two same-type
+                work >>= lay.uint(plan.s0)  # steps are faster than one mixed-type shift)
+                np.copyto(block, work, casting="unsafe")
             continue
         # Values are rounded in the output block itself; codes in a scratch block.
         work = x_bits[: b.size] if to_codes else block
@@ -1264,7 +1267,10 @@ def decode(codes: Any, fmt: str | FloatFormat) -> Any:
     is_scalar = arr.ndim == 0 and not isinstance(codes, np.ndarray)
     if arr.dtype.kind not in "iu" or arr.dtype == np.bool_:
         raise TypeError(f"decode: codes must be integers (any int or uint dtype), got dtype {arr.dtype}")
-    if arr.size and (arr.min() < 0 or int(arr.max()) >= fmt.num_codes):
+    # An unsigned dtype no wider than the format (uint16 codes of bfloat16, uint8 codes of an
+    # 8-bit format) holds only valid codes: checking them would cost a pass over the array.
+    can_hold_others = arr.dtype.kind == "i" or 8 * arr.dtype.itemsize > fmt.bits
+    if can_hold_others and arr.size and (arr.min() < 0 or int(arr.max()) >= fmt.num_codes):
         raise ValueError(
             f"decode: codes of {fmt.name} are integers in [0, {fmt.num_codes - 1}] ({fmt.bits} bits); "
             f"got values from {arr.min()} to {arr.max()}"
@@ -1289,44 +1295,51 @@ def _codes_are_top_bits(fmt: FloatFormat) -> bool:
 
 
 def _decode_by_shift(codes: np.ndarray, fmt: FloatFormat) -> np.ndarray:
-    """Values (float64) of codes that are the top bits of float32 numbers, block by block."""
+    """Values (float64) of codes that are the top bits of float32 numbers, block by block.
+
+    Per block, the codes are widened and shifted into float32 bits, which numpy converts
+    to float64 in the output.  That conversion quietens signalling NaNs (it sets their
+    quiet bit) and signals "invalid" when it meets one (IEEE 754, section 7.2), which
+    numpy reports: only then are the block's NaN codes decoded again, keeping their
+    payload, so that no pass over the codes looks for them.
+    """
     flat = np.ascontiguousarray(codes).reshape(-1)
     out = np.empty(flat.size, np.float64)
     size = max(min(_BLOCK, flat.size), 1)
-    work, twice = np.empty(size, np.uint32), np.empty(size, np.uint32)
+    work = np.empty(size, np.uint32)
     shift = np.uint32(32 - fmt.bits)
-    # Signalling NaNs, whose quiet bit the float32 -> float64 conversion would set, have
-    # twice their bits in (inf, quiet NaN): shifted down by inf + 1, below quiet - inf - 1.
-    low, span = np.uint32((_L32.inf_bits << 1) + 1), np.uint32(2**23 - 1)
     for start in range(0, flat.size, size):
         c = flat[start:start + size]
-        w, t = work[: c.size], twice[: c.size]
-        np.left_shift(c, shift, out=w, dtype=np.uint32, casting="unsafe")  # codes are in range
-        with np.errstate(invalid="ignore"):
-            np.copyto(out[start:start + c.size], w.view(np.float32))
-        np.left_shift(w, np.uint32(1), out=t)
-        t -= low
-        if t.min(initial=span) < span:  # keep their payload, quiet bit clear
-            index = np.flatnonzero(t < span)
+        w, o = work[: c.size], out[start:start + c.size]
+        np.copyto(w, c, casting="unsafe")  # codes are in range; then a same-type shift
+        w <<= shift  # (faster than one shift that also widens)
+        try:
+            with np.errstate(invalid="raise"):
+                np.copyto(o, w.view(np.float32))
+        except FloatingPointError:  # a signalling NaN: decode the NaN codes exactly
             with np.errstate(invalid="ignore"):
-                out[start + index] = _decode_values(c[index].astype(np.uint64), fmt, np.float64)
+                np.copyto(o, w.view(np.float32))
+                index = np.flatnonzero(np.isnan(o))
+                o[index] = _decode_values(c[index].astype(np.uint64), fmt, np.float64)
     return out.reshape(codes.shape)
 
 
 def _decode_by_table(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
     """``table[codes]`` block by block; a block of one repeated code is filled."""
     flat = np.ascontiguousarray(codes).reshape(-1)
+    if flat.size and flat[0] == flat.min() == flat.max():  # one code throughout: one fill
+        return np.full(codes.shape, table[flat[0]])
     out = np.empty(flat.size, table.dtype)
     size = max(min(_BLOCK, flat.size), 1)
     index = np.empty(size, np.intp)
     for start in range(0, flat.size, size):
-        c = flat[start:start + size]
-        if c[0] == c.min() == c.max():
-            out[start:start + c.size] = table[int(c[0])]
+        c, o = flat[start:start + size], out[start:start + size]
+        if c[0] == c.min() == c.max():  # a fill writes at about twice the speed of a look-up
+            o.fill(table[c[0]])
             continue
         i = index[: c.size]
-        np.copyto(i, c, casting="unsafe")  # codes are checked to be in range
-        np.take(table, i, out=out[start:start + c.size], mode="clip")
+        np.copyto(i, c, casting="unsafe")  # codes are in range
+        np.take(table, i, out=o, mode="wrap")  # (wrap: a little faster than clip; nothing wraps)
     return out.reshape(codes.shape)
 
 

@@ -741,3 +741,67 @@ def test_one_number_is_fast():
                     function(arg, name)
                 best = min(best, (time.perf_counter() - start) / 200)
             assert best < 50e-6, (name, function.__name__, best)
+
+
+# --------------------------------------------------------------------------------------
+# Decode paths: every dtype that can hold codes, signalling NaNs, one repeated code
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["bfloat16", "float16", "float8_e4m3fn", "float8_e4m3fnuz", "float4_e2m1fn"])
+@pytest.mark.parametrize("dtype", [np.uint16, np.int32, np.int64, np.uint64])
+def test_decode_is_the_general_kernel_for_every_code_dtype(name, dtype):
+    # The fast paths (shift, table) equal the general kernel bit for bit, NaN payloads included.
+    fmt = FORMATS[name]
+    codes = np.arange(fmt.num_codes)
+    expected = quiet(F._decode_values, codes.astype(np.uint64), fmt, np.float64)
+    for array in (codes.astype(dtype), codes.astype(dtype)[::-1][::-1].reshape(-1, 2 ** (fmt.bits // 2))):
+        values = decode(array, fmt)
+        assert values.shape == array.shape and values.dtype == np.float64
+        np.testing.assert_array_equal(bits_of(values).ravel(), bits_of(expected))
+
+
+def test_decode_keeps_signalling_nan_payloads():
+    # bfloat16 codes 0x7F81..0x7FBF (and negative) are signalling NaNs: their quiet bit
+    # stays clear, however many of them a block holds and wherever they are.
+    signalling = np.concatenate([np.arange(0x7F81, 0x7FC0), np.arange(0xFF81, 0xFFC0)]).astype(np.uint16)
+    alone_in_zeros = np.insert(np.zeros(200_000, np.uint16), 150_000, signalling)
+    for codes in (signalling, np.tile(signalling, 3000), alone_in_zeros):
+        values = decode(codes, "bfloat16")
+        expected = quiet(F._decode_values, codes.astype(np.uint64), get_format("bfloat16"), np.float64)
+        np.testing.assert_array_equal(bits_of(values), bits_of(expected))
+        nan = np.isnan(values)
+        assert nan.sum() == np.isin(codes, signalling).sum()
+        payload = (bits_of(values[nan]) >> np.uint64(45)) & np.uint64(0x7F)  # bfloat16's mantissa
+        assert (payload == (codes[nan] & 0x7F)).all() and (payload < 0x40).all()  # quiet bit clear
+
+
+@pytest.mark.parametrize("name", ["bfloat16", "float8_e4m3fnuz", "float8_e8m0fnu", "float4_e2m1fn"])
+def test_decode_empty_zero_dimensional_and_repeated_codes(name):
+    fmt = FORMATS[name]
+    dtype = F._code_dtype(fmt)
+    assert decode(np.array([], dtype), fmt).shape == (0,)
+    assert decode(np.zeros((0, 3), np.int64), fmt).shape == (0, 3)
+    zero_d = decode(np.array(3, dtype), fmt)
+    assert isinstance(zero_d, np.ndarray) and zero_d.shape == () and zero_d == decode(3, fmt)
+    for code in (0, fmt._sign_bit, fmt.num_codes - 1):  # zero, -0 or NaN, the top code
+        expected = quiet(F._decode_values, np.array([code], np.uint64), fmt, np.float64)
+        for n in (1, 7, 300_000):  # one block, several blocks
+            values = decode(np.full(n, code, dtype), fmt)
+            assert values.shape == (n,)
+            assert (bits_of(values) == bits_of(expected)[0]).all()
+        mostly = np.full(300_000, code, dtype)
+        mostly[::1000] = 1  # one code in a thousand differs
+        values = decode(mostly, fmt)
+        assert (bits_of(values[::1000]) == bits_of(decode(np.array([1], dtype), fmt))[0]).all()
+        assert (bits_of(np.delete(values, np.s_[::1000])) == bits_of(expected)[0]).all()
+
+
+@pytest.mark.parametrize("name, codes", [("bfloat16", np.array([1, -1], np.int16)),
+                                         ("bfloat16", np.array([0, 2**16], np.uint32)),
+                                         ("float8_e4m3fn", np.array([0, 256], np.uint16)),
+                                         ("float4_e2m1fn", np.array([3, 16], np.uint8)),
+                                         ("float8_e4m3fn", np.array([-1], np.int8))])
+def test_decode_checks_the_range_of_every_dtype_that_can_leave_it(name, codes):
+    with pytest.raises(ValueError, match=r"^decode: codes of .* are integers in \[0, "):
+        decode(codes, name)

@@ -805,3 +805,16 @@ def test_decode_empty_zero_dimensional_and_repeated_codes(name):
 def test_decode_checks_the_range_of_every_dtype_that_can_leave_it(name, codes):
     with pytest.raises(ValueError, match=r"^decode: codes of .* are integers in \[0, "):
         decode(codes, name)
+
+
+@pytest.mark.parametrize("name", ["bfloat16", "tfloat32"])
+def test_float64_nans_with_every_payload_give_the_quiet_nan(name):
+    # float64 NaNs whose float32 image has a full payload: adding the rounding bias would carry
+    # into the sign bit, so they must be found on the input, not on the rounded bits.
+    payloads = np.array([1, 2**29, 2**51 - 1, 2**52 - 1, 2**52 - 2**29, 2**51], np.uint64)
+    nans = np.concatenate([payloads | np.uint64(0x7FF << 52), payloads | np.uint64(0xFFF << 52)]).view(np.float64)
+    x = np.tile(np.concatenate([nans, [1.0, -2.5, np.inf, -np.inf]]), 20_000)
+    for to_codes in (False, True):
+        ours = F._convert(x, FORMATS[name], "nearest_even", False, None, to_codes)
+        reference = quiet(F._convert_exactly, x, FORMATS[name], "nearest_even", False, None, to_codes)
+        assert_same_bits(ours, reference, x)

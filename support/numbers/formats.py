@@ -877,14 +877,19 @@ def _convert_through_float32(x: np.ndarray, fmt: FloatFormat, mode: str, saturat
     rounding to nearest does.
     """
     bits = np.ascontiguousarray(x).reshape(-1).view(np.uint64)
-    narrow = np.empty(bits.size, np.float32)
     size = max(min(_BLOCK, bits.size), 1)
+    plan = _plan(fmt, _L32)
+    fast, nan_bits = _fast_path(plan, mode, saturate, to_codes)
+    # With the fast path each float32 block is rounded at once, while in the cache;
+    # otherwise the float32 array is rounded afterwards.
+    narrow = np.empty(size if fast else bits.size, np.float32)
+    out = np.empty(bits.size, _code_dtype(fmt) if to_codes else np.float64) if fast else None
     low = np.uint64(2**29 - 1)
     check_tiny = fmt.min_subnormal < 2.0**-124
-    work, narrow_work = np.empty(size, np.uint64), np.empty(size, np.uint32)
+    work, narrow_work, scratch = np.empty(size, np.uint64), np.empty(size, np.uint32), _Scratch(size, np.uint32)
     for start in range(0, bits.size, size):
         b = bits[start:start + size]
-        t, n = work[: b.size], narrow[start:start + b.size]
+        t, n = work[: b.size], narrow[: b.size] if fast else narrow[start:start + b.size]
         np.bitwise_and(b, low, out=t)
         t += low  # carries into bit 29 exactly when a bit below it is set
         t |= b
@@ -896,8 +901,69 @@ def _convert_through_float32(x: np.ndarray, fmt: FloatFormat, mode: str, saturat
             v -= np.uint32(1)  # |n| - 1 wraps zero to the top
             if v.min() < np.uint32(2**23 - 1):
                 return _convert_exactly(x, fmt, mode, saturate, None, to_codes)
+        if fast:  # codes into the output; values as float32 bits, then widened (exactly)
+            rounded = narrow_work[: b.size]
+            block = out[start:start + b.size] if to_codes else rounded
+            _round_fast_block(n.view(np.uint32), plan, mode, saturate, nan_bits, block, rounded,
+                              scratch.take(b.size), to_codes)
+            if not to_codes:
+                np.copyto(out[start:start + b.size], rounded.view(np.float32))
+    if fast:
+        return out.reshape(x.shape)
     result = _convert_exactly(narrow, fmt, mode, saturate, None, to_codes)
     return (result if to_codes else result.astype(np.float64)).reshape(x.shape)
+
+
+def _fast_path(plan: _Plan, mode: str, saturate: bool, to_codes: bool) -> tuple[bool, Any]:
+    """Whether :func:`_round_fast_block` applies, and the quiet NaN's bits it then blends in.
+
+    It applies with one rounding position for all inputs, a signed format without the fnuz
+    -0 or E8M0 conventions, and for codes a format whose codes are the top bits of the
+    input's (bfloat16, tfloat32).  The NaN bits (or None) are for bfloat16 and tfloat32
+    rounded to nearest without saturation, where overflow and inf come out right by
+    themselves.
+    """
+    fmt, lay = plan.fmt, plan.lay
+    fast = (plan.uniform and fmt.signed and fmt.has_zero and fmt.nan != "fnuz" and mode != "stochastic"
+            and (not to_codes or (plan.code_offset == 0 and fmt.bits + plan.s0 == lay.width)))
+    nan_bits = None
+    if fast and fmt.nan == "ieee" and _ieee_width(fmt) is None and fmt.emax == lay.bias \
+            and not saturate and mode in ("nearest_even", "nearest_away"):  # bfloat16, tfloat32
+        nan_code = _nan_codes(np.array([lay.inf_bits | 1], lay.uint), fmt, lay)
+        nan_bits = lay.uint(_decode_values(nan_code, fmt, lay.float).view(lay.uint)[0])
+    return fast, nan_bits
+
+
+def _round_fast_block(b: np.ndarray, plan: _Plan, mode: str, saturate: bool, nan_bits: Any,
+                      block: np.ndarray, work: np.ndarray, w: _Scratch, to_codes: bool) -> None:
+    """Round one block of input bits ``b`` by the fast path into ``block`` (codes or float bits).
+
+    ``work`` is a scratch block for codes (values are rounded in ``block`` itself).
+    """
+    fmt, lay = plan.fmt, plan.lay
+    if not to_codes:
+        work = block
+    special = _round_values_uniform(b, plan, mode, work, w.tmp, truncate=not to_codes)
+    if special and nan_bits is not None:
+        # Overflow and inf came out right (the carry reaches the all-ones exponent); NaN
+        # inputs get the quiet NaN, blended in without branches: work ^= (work ^ nan) & mask,
+        # with mask all ones where x is NaN.
+        np.isnan(b.view(lay.float), out=w.flag)
+        np.copyto(w.tmp2, w.flag)
+        np.negative(w.tmp2, out=w.tmp2)
+        np.bitwise_and(b, lay.uint(lay.abs_mask + 1), out=w.tmp)
+        w.tmp |= nan_bits
+        w.tmp ^= work
+        w.tmp &= w.tmp2
+        work ^= w.tmp
+    elif special:
+        index = np.flatnonzero(~(np.abs(b.view(lay.float)) <= lay.float(fmt.max)))
+        magnitudes = work[index] & lay.uint(lay.abs_mask & ~(2**plan.s0 - 1))
+        special_codes = _special_codes(b[index], magnitudes, plan, mode, saturate)
+        work.view(lay.float)[index] = _decode_values(special_codes, fmt, lay.float)
+    if to_codes:  # the codes are the top bits: shift, then narrow (two same-type
+        work >>= lay.uint(plan.s0)  # steps are faster than one mixed-type shift)
+        np.copyto(block, work, casting="unsafe")
 
 
 def _convert_exactly(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool, rng: Any, to_codes: bool) -> np.ndarray:
@@ -917,44 +983,14 @@ def _convert_exactly(x: np.ndarray, fmt: FloatFormat, mode: str, saturate: bool,
     bits = np.ascontiguousarray(x, dtype=lay.float).reshape(-1).view(lay.uint)
     out = np.empty(bits.shape, _code_dtype(fmt) if to_codes else lay.uint)
     size = max(min(_BLOCK_BYTES // bits.itemsize, bits.size), 1)
-    # Fast path: one rounding position for all, signed, no fnuz -0 or E8M0 conventions,
-    # and for codes a format whose codes are the top bits of the input's (bfloat16).
-    fast = (plan.uniform and fmt.signed and fmt.has_zero and fmt.nan != "fnuz" and mode != "stochastic"
-            and (not to_codes or (plan.code_offset == 0 and fmt.bits + plan.s0 == lay.width)))
-    nan_bits = None
-    if fast and fmt.nan == "ieee" and _ieee_width(fmt) is None and fmt.emax == lay.bias \
-            and not saturate and mode in ("nearest_even", "nearest_away"):  # bfloat16, tfloat32
-        nan_code = _nan_codes(np.array([lay.inf_bits | 1], lay.uint), fmt, lay)
-        nan_bits = lay.uint(_decode_values(nan_code, fmt, lay.float).view(lay.uint)[0])
+    fast, nan_bits = _fast_path(plan, mode, saturate, to_codes)
     x_bits, scratch = np.empty(size, lay.uint), _Scratch(size, lay.uint)
     for start in range(0, bits.size, size):
         b = bits[start:start + size]
         block = out[start:start + size]
         w = scratch.take(b.size)
         if fast:
-            # The values' bits, in the output block itself (codes: in a scratch block).
-            work = x_bits[: b.size] if to_codes else block
-            special = _round_values_uniform(b, plan, mode, work, w.tmp, truncate=not to_codes)
-            if special and nan_bits is not None:
-                # Overflow and inf came out right (the carry reaches the all-ones
-                # exponent); NaN inputs get the quiet NaN, blended in without branches:
-                # work ^= (work ^ nan) & mask, with mask all ones where x is NaN.
-                np.isnan(b.view(lay.float), out=w.flag)
-                np.copyto(w.tmp2, w.flag)
-                np.negative(w.tmp2, out=w.tmp2)
-                np.bitwise_and(b, lay.uint(lay.abs_mask + 1), out=w.tmp)
-                w.tmp |= nan_bits
-                w.tmp ^= work
-                w.tmp &= w.tmp2
-                work ^= w.tmp
-            elif special:
-                index = np.flatnonzero(~(np.abs(b.view(lay.float)) <= lay.float(fmt.max)))
-                magnitudes = work[index] & lay.uint(lay.abs_mask & ~(2**plan.s0 - 1))
-                special_codes = _special_codes(b[index], magnitudes, plan, mode, saturate)
-                work.view(lay.float)[index] = _decode_values(special_codes, fmt, lay.float)
-            if to_codes:  # the codes are the top bits: shift, then narrow (two same-type
-                work >>= lay.uint(plan.s0)  # steps are faster than one mixed-type shift)
-                np.copyto(block, work, casting="unsafe")
+            _round_fast_block(b, plan, mode, saturate, nan_bits, block, x_bits[: b.size], w, to_codes)
             continue
         # Values are rounded in the output block itself; codes in a scratch block.
         work = x_bits[: b.size] if to_codes else block

@@ -872,16 +872,15 @@ def _convert_through_float32(x: np.ndarray, fmt: FloatFormat, mode: str, saturat
     Exact only where float32 is normal: below 2**-126 float32's own rounding would
     interfere, so an input that gives float32 subnormals (rare) takes the float64 kernel,
     unless the target's smallest subnormal is at least 2**-124 (everything below 2**-125
-    rounds to zero then, either way).  (Inputs that give a float32 zero round to zero in
-    the target too: its smallest subnormal is far above 2**-149.)  Above float32's range the conversion gives inf, as
-    rounding to nearest does.
+    rounds to zero then, either way); inputs that give a float32 zero round to zero in the
+    target too, whose smallest subnormal is far above 2**-149.  Above float32's range the
+    conversion gives inf, as rounding to nearest does.  Where the fast path applies
+    (bfloat16, tfloat32), each float32 block is rounded at once, while in the cache.
     """
     bits = np.ascontiguousarray(x).reshape(-1).view(np.uint64)
     size = max(min(_BLOCK, bits.size), 1)
     plan = _plan(fmt, _L32)
     fast, nan_bits = _fast_path(plan, mode, saturate, to_codes)
-    # With the fast path each float32 block is rounded at once, while in the cache;
-    # otherwise the float32 array is rounded afterwards.
     narrow = np.empty(size if fast else bits.size, np.float32)
     out = np.empty(bits.size, _code_dtype(fmt) if to_codes else np.float64) if fast else None
     low = np.uint64(2**29 - 1)

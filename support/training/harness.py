@@ -339,8 +339,10 @@ class Adam(torch.optim.Optimizer):
     def _step_float32(self, params: list, lr: float, b1: float, b2: float, eps: float, wd: float) -> None:
         """torch.optim.AdamW's update, in its order, of float32 weights with float32 moments.
 
-        The ``torch._foreach_*`` functions apply one operation to a list of tensors (on the CPU,
-        tensor by tensor with the same kernels: the results equal a loop's, bit for bit).
+        The ``torch._foreach_*`` functions apply one operation to a list of tensors; for float32
+        tensors on the CPU the results equal a loop over the tensors bit for bit (tested against
+        ``torch.optim.AdamW(foreach=False)``).  For float16 they do not (torch 2.13: ``mul_`` and
+        ``addcmul_`` round differently), so the narrower formats keep the loop in :meth:`step`.
         """
         by_step: dict[int, list[torch.Tensor]] = {}
         for p in params:

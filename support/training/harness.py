@@ -293,10 +293,12 @@ class Adam(torch.optim.Optimizer):
     # torch.optim.Optimizer wraps these two in torch._dynamo.disable, whose first call imports
     # torch._dynamo (about 2 s on two CPU cores, once per process); this optimizer is never
     # compiled, so it calls the functions themselves.
-    def add_param_group(self, param_group: dict) -> None:  # noqa: D102 - torch's
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters with its own settings (torch's method, called directly)."""
         _undecorated(torch.optim.Optimizer.add_param_group)(self, param_group)
 
-    def zero_grad(self, set_to_none: bool = True) -> None:  # noqa: D102 - torch's
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients, to ``None`` by default (torch's method, called directly)."""
         _undecorated(torch.optim.Optimizer.zero_grad)(self, set_to_none)
 
     @torch.no_grad()

@@ -223,7 +223,9 @@ def positive_number(value: object, name: str, *, allow_zero: bool = False, hint:
     return number
 
 
-def normalize_axis(axis: object, ndim: int, name: str = "axis", *, allow_none: bool = False) -> int | None:
+def normalize_axis(
+    axis: object, ndim: int, name: str = "axis", *, allow_none: bool = False, array: str | None = None
+) -> int | None:
     """``axis`` of an array with ``ndim`` dimensions as an index in ``0..ndim-1``.
 
     Negative axes count from the end, as in numpy: ``-1`` is the last axis.
@@ -238,6 +240,8 @@ def normalize_axis(axis: object, ndim: int, name: str = "axis", *, allow_none: b
         Its name, for the error message.
     allow_none : bool
         Accept ``None`` (returned unchanged), e.g. for "the whole tensor".
+    array : str, optional
+        The name of the array argument, so that the message names it too.
 
     Raises
     ------
@@ -261,10 +265,12 @@ def normalize_axis(axis: object, ndim: int, name: str = "axis", *, allow_none: b
         allowed = "an integer or None" if allow_none else "an integer"
         raise TypeError(f"{name} must be {allowed}, got {axis!r}")
     if ndim == 0:
-        raise ValueError(f"{name} {int(axis)} is out of range: a 0-d array (a scalar) has no axes")
+        raise ValueError(f"{name} {int(axis)} is out of range for {f'{array}, ' if array else ''}a 0-d array "
+                         "(a scalar has no axes; allowed: an array with at least one dimension)")
+    the_array = f"{array}, an array" if array else "an array"
     if not -ndim <= axis < ndim:
         raise ValueError(
-            f"{name} {int(axis)} is out of range for an array with {ndim} dimension(s) "
+            f"{name} {int(axis)} is out of range for {the_array} with {ndim} dimension(s) "
             f"(allowed: {-ndim} to {ndim - 1})"
         )
     return int(axis) % ndim

@@ -257,7 +257,8 @@ def bad_values(value, default) -> list[tuple[str, object]]:
         nan, inf = as_float.copy(), as_float.copy()
         nan.flat[0], inf.flat[-1] = np.nan, np.inf
         out += [("empty", np.zeros((0,) + arr.shape[1:], arr.dtype)), ("complex", as_float + 1j),
-                ("string", np.full(arr.shape, "a")), ("bool", arr != 0), ("other_ndim", np.ones((2, 3, 4)))]
+                ("string", np.full(arr.shape, "a")), ("bool", arr != 0), ("other_ndim", np.ones((2, 3, 4))),
+                ("scalar", float(as_float.flat[0])), ("zero_d", np.asarray(as_float.flat[0]))]
         if arr.dtype.kind == "f":
             import ml_dtypes
 

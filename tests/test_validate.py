@@ -133,8 +133,15 @@ def test_normalize_axis_rejects_out_of_range(axis):
 
 
 def test_normalize_axis_of_a_scalar():
-    with pytest.raises(ValueError, match="out of range: a 0-d array"):
+    with pytest.raises(ValueError, match=r"^axis 0 is out of range for a 0-d array \(a scalar has no axes"):
         normalize_axis(0, 0)
+
+
+def test_normalize_axis_names_the_array_when_told():
+    with pytest.raises(ValueError, match=r"^axis 0 is out of range for x, a 0-d array"):
+        normalize_axis(0, 0, array="x")
+    with pytest.raises(ValueError, match=r"^axis 3 is out of range for w, an array with 2 dimension\(s\)"):
+        normalize_axis(3, 2, array="w")
 
 
 @pytest.mark.parametrize("axis", [1.0, "rows", True, (0, 1)])

@@ -429,7 +429,7 @@ def scale_zero_point(
     clip = _check_clip(clip)
     scale_dtype = _check_scale_dtype(scale_dtype)
     symmetric, restricted = flag(symmetric, "symmetric"), flag(restricted, "restricted")
-    ax = normalize_axis(axis, arr.ndim, allow_none=True)
+    ax = normalize_axis(axis, arr.ndim, allow_none=True, array="x")
     rows = _to_rows(arr.astype(np.float64), ax, None)
     scale, zp = _row_params(rows, bits, symmetric, restricted, clip, scale_dtype)
     shape = _param_shape(arr.shape, ax, None)
@@ -759,15 +759,15 @@ def quantize(
     group_size = positive_int(group_size, "group_size", allow_none=True)
     if group_size is not None:
         if arr.ndim == 0:
-            raise ValueError("group_size needs an array with at least one dimension")
-        ax = normalize_axis(-1 if axis is None else axis, arr.ndim)
+            raise ValueError("group_size needs x to have at least one dimension, got a 0-d x (a scalar)")
+        ax = normalize_axis(-1 if axis is None else axis, arr.ndim, array="x")
         if arr.shape[ax] % group_size != 0:
             raise ValueError(
                 f"group_size {group_size} does not divide the length {arr.shape[ax]} of axis {ax} of x; "
                 "allowed: a divisor of that length"
             )
     else:
-        ax = normalize_axis(axis, arr.ndim, allow_none=True)
+        ax = normalize_axis(axis, arr.ndim, allow_none=True, array="x")
 
     rows = _to_rows(arr.astype(np.float64), ax, group_size)
     scale, zp = _row_params(rows, bits, symmetric, restricted, clip, scale_dtype)

@@ -53,12 +53,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if cell_class is None or not isinstance(item, cell_class) or call.when != "call":
         return
     notebook = item.parent
-    passed = outcome.get_result().passed
-    record = notebook.__dict__.setdefault("_executed", {"ok": True, "outputs": {}, "start": call.start})
-    record["ok"] &= passed
+    if "_executed" not in notebook.__dict__:  # the notebook's first cell
+        n_code = sum(cell.cell_type == "code" for cell in notebook.nb.cells)
+        notebook._executed = {"ok": True, "outputs": {}, "start": call.start, "last": n_code - 1}
+    record = notebook._executed
+    record["ok"] &= outcome.get_result().passed
     record["outputs"][item.cell_num] = item.test_outputs
-    code_cells = [cell for cell in notebook.nb.cells if cell.cell_type == "code"]
-    if item.cell_num == len(code_cells) - 1 and record["ok"]:
+    if item.cell_num == record["last"] and record["ok"]:
         _cache_executed(notebook, record["outputs"], seconds=call.stop - record["start"])
 
 

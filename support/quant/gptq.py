@@ -300,11 +300,11 @@ def gptq_quantize(
                 except uniform.ScaleRangeError as exc:  # gptq_quantize has no scale_dtype to widen
                     raise exc.reworded("w", weights, "GPTQ stores its scales in float16") from None
                 scale[:, g], zero_point[:, g] = s[:, 0], z[:, 0]
-            # uniform.quantize_with and dequantize_with, written out: their checks per column
-            # would cost more than the arithmetic (the arguments were checked above).
-            column_codes = np.clip(np.rint(block[i] / scale[:, g]) + zero_point[:, g], qmin, qmax)
+            # The rules of uniform.quantize_with and dequantize_with without their argument
+            # checks, which would cost more per column than the arithmetic (checked above).
+            column_codes = uniform._codes(block[i], scale[:, g], zero_point[:, g], qmin, qmax)
             codes[:, j] = column_codes
-            quantized = (column_codes - zero_point[:, g]) * scale[:, g]
+            quantized = uniform._values(column_codes, scale[:, g], zero_point[:, g])
             errors[i] = (block[i] - quantized) / u[j, j]
             block[i + 1 :] -= np.outer(u[j, j + 1 : stop], errors[i])
         weights[:, stop:] -= errors.T @ u[start:stop, stop:]  # the deferred (lazy) update

@@ -510,8 +510,20 @@ def quantize_with(
     qmin, qmax = integer_range(bits, symmetric=symmetric, restricted=restricted)
     if symmetric and bits == 1:
         return np.where(arr >= 0, 1, -1).astype(np.int64)
-    values = arr.astype(np.float64)
-    return np.clip(np.rint(values / scale) + zero_point, qmin, qmax).astype(np.int64)
+    return _codes(arr.astype(np.float64), scale, zero_point, qmin, qmax).astype(np.int64)
+
+
+def _codes(values: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, qmin: int, qmax: int) -> np.ndarray:
+    """The rounding rule of :func:`quantize_with` on checked arguments: codes as float64.
+
+    GPTQ applies it column by column, where the checks would cost more than the arithmetic.
+    """
+    return np.clip(np.rint(values / scale) + zero_point, qmin, qmax)
+
+
+def _values(codes: np.ndarray, scale: np.ndarray, zero_point: np.ndarray) -> np.ndarray:
+    """The rule of :func:`dequantize_with` on checked arguments: ``(codes - zero_point) * scale``."""
+    return (codes - zero_point) * scale
 
 
 def dequantize_with(codes: ArrayLike, scale: ArrayLike, zero_point: ArrayLike = 0) -> np.ndarray:
@@ -537,7 +549,7 @@ def dequantize_with(codes: ArrayLike, scale: ArrayLike, zero_point: ArrayLike = 
             f"scale {scale.shape} and zero_point {zero_point.shape} must broadcast against "
             f"codes {codes.shape}"
         ) from exc
-    return (codes.astype(np.int64) - zero_point) * scale
+    return _values(codes.astype(np.int64), scale, zero_point)
 
 
 def fake_quantize_with(
